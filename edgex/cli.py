@@ -1,0 +1,349 @@
+"""Command line: parse, build a config dataclass, call the API, print. No framework is imported here."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from edgex import __version__
+from edgex.errors import EdgexError, ExitCode
+
+EPILOG = "Exit codes: 0 ok, 1 parity failed, 2 bad input, 3 conversion failed, 4 missing dependency, 70 internal error."
+
+
+def _floats(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tuple[float, ...] | None:
+    if value is None:
+        return None
+    try:
+        return tuple(float(part) for part in value.split(","))
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a number or comma-separated numbers") from None
+
+
+def _compose(*decorators: Callable[[Callable], Callable]) -> Callable[[Callable], Callable]:
+    def apply(function: Callable) -> Callable:
+        for decorator in reversed(decorators):
+            function = decorator(function)
+        return function
+
+    return apply
+
+
+debug_option = click.option("--debug", is_flag=True, help="Show tracebacks and framework logs.")
+
+data_options = _compose(
+    click.option(
+        "--labels", type=click.Path(path_type=Path), help="Class labels for the validation data (.npy/.npz/.txt)."
+    ),
+    click.option(
+        "--class-output",
+        help="The class-score output: labels and top-k gates apply to it [default: softmax-like outputs].",
+    ),
+    click.option("--mean", callback=_floats, help="Image folders: subtract after scaling (one value or per channel)."),
+    click.option("--std", callback=_floats, help="Image folders: divide by (one value or per channel)."),
+    click.option("--scale", type=float, help="Image folders: pixel multiplier before mean/std [default: 1/255]."),
+    click.option("--val-samples", type=click.IntRange(min=1), help="Use at most N validation samples."),
+)
+
+threshold_options = _compose(
+    click.option("--max-abs-error", type=float, help="Fail if any output's max |error| exceeds this."),
+    click.option("--max-mean-abs-error", type=float, help="Fail if an output's mean |error| exceeds this."),
+    click.option("--min-cosine", type=float, help="Fail below this mean per-sample cosine similarity."),
+    click.option("--min-snr-db", type=float, help="Fail below this signal-to-noise ratio (dB)."),
+    click.option("--min-top1-agreement", type=float, help="Fail below this top-1 agreement (%)."),
+    click.option("--min-top5-agreement", type=float, help="Fail below this top-5 agreement (%)."),
+    click.option("--max-top1-drop", type=float, help="Fail if accuracy drops by more than this (percentage points)."),
+    click.option("--max-latency-ratio", type=float, help="Fail if exported median latency / reference exceeds this."),
+)
+
+THRESHOLD_KEYS = {
+    "max_abs_error": "max_abs_error",
+    "max_mean_abs_error": "max_mean_abs_error",
+    "min_cosine": "min_cosine",
+    "min_snr_db": "min_snr_db",
+    "min_top1_agreement": "min_top1_agreement",
+    "min_top5_agreement": "min_top5_agreement",
+    "max_top1_drop": "max_top1_drop",
+    "max_latency_ratio": "max_latency_ratio",
+}
+
+bench_options = _compose(
+    click.option(
+        "--threads",
+        type=click.IntRange(min=1),
+        default=1,
+        show_default=True,
+        help="Threads for reference and exported model alike.",
+    ),
+    click.option("--warmup", type=click.IntRange(min=0), default=5, show_default=True, help="Untimed runs first."),
+    click.option(
+        "--runs",
+        type=click.IntRange(min=0),
+        default=50,
+        show_default=True,
+        help="Timed runs per model (0: no latency).",
+    ),
+)
+
+report_options = _compose(
+    click.option("--report-json", type=click.Path(path_type=Path), help="Write the JSON report here."),
+    click.option("--report-md", type=click.Path(path_type=Path), help="Write a Markdown report here."),
+    click.option("--junit", type=click.Path(path_type=Path), help="Write JUnit XML (one testcase per check)."),
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110}, epilog=EPILOG)
+@click.version_option(__version__, prog_name="edgex")
+@debug_option
+def cli(debug: bool) -> None:
+    """Convert trained models for on-device runtimes, quantize them, and prove they still behave."""
+
+
+def _parity_config(options: dict[str, Any], data_spec: str | None):
+    from edgex.data.providers import DataSpec
+    from edgex.pipeline import BenchConfig, ParityConfig
+
+    validation = DataSpec(data_spec, options["val_samples"], _preprocess(options)) if data_spec else None
+    return ParityConfig(
+        validation=validation,
+        labels=options["labels"],
+        class_output=options["class_output"],
+        threshold_overrides={key: options[name] for name, key in THRESHOLD_KEYS.items() if options[name] is not None},
+        bench=BenchConfig(threads=options["threads"], warmup=options["warmup"], runs=options["runs"]),
+    )
+
+
+def _preprocess(options: dict[str, Any]):
+    from edgex.data.images import ImagePreprocess
+
+    defaults = ImagePreprocess()
+    return ImagePreprocess(
+        scale=options["scale"] if options["scale"] is not None else defaults.scale,
+        mean=options["mean"] or defaults.mean,
+        std=options["std"] or defaults.std,
+    )
+
+
+def _progress(debug: bool):
+    """A spinner on stderr for interactive runs; plain step lines under --debug."""
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    if debug:
+        return None, lambda message: console.print(f"[dim]... {message}[/dim]")
+    status = console.status("starting")
+    return status, lambda message: status.update(message)
+
+
+def _finish(report, options: dict[str, Any]) -> int:
+    from rich.console import Console
+
+    from edgex.report.json_report import write_json
+    from edgex.report.junit import write_junit
+    from edgex.report.markdown import write_markdown
+    from edgex.report.table import render
+
+    console = Console()
+    render(report, console)
+    if options.get("debug"):
+        for row in report.rows:
+            if row.error_details:
+                click.echo(f"--- {row.target} {row.mode} ---\n{row.error_details}", err=True)
+    for key, writer in (("report_json", write_json), ("report_md", write_markdown), ("junit", write_junit)):
+        if options.get(key):
+            writer(report, options[key])
+    return int(report.exit_code)
+
+
+def _run_with_progress(debug: bool, function: Callable[[Callable[[str], None]], Any]) -> Any:
+    status, on_step = _progress(debug)
+    if status is None:
+        return function(on_step)
+    with status:
+        return function(on_step)
+
+
+@cli.command(epilog=EPILOG)
+@click.argument("source")
+@click.option(
+    "--to",
+    "targets",
+    multiple=True,
+    default=("tflite",),
+    show_default=True,
+    help="Target(s); see 'edgex targets'. Repeat for several.",
+)
+@click.option(
+    "--quantize",
+    "-q",
+    "modes",
+    multiple=True,
+    help="none, fp16, dynamic, int8, int16x8 or all; repeat or comma-separate. [default: target's]",
+)
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("dist"), show_default=True)
+@click.option("--name", help="Artifact file stem [default: the source's].")
+@click.option("--force", is_flag=True, help="Overwrite existing artifacts.")
+@click.option("--calib", help="Calibration data: image folder, .npy/.npz, module:function, or 'random'.")
+@click.option("--calib-samples", type=click.IntRange(min=1), help="Calibration samples to use [default: 200].")
+@click.option("--validate", "validate_data", help="Validation data (same forms as --calib); enables the parity gate.")
+@click.option(
+    "--io-dtype",
+    type=click.Choice(["int8", "uint8", "int16", "float32"]),
+    help="I/O type of integer models [int8 mode: int8; int16x8: float32].",
+)
+@click.option("--signature", help="SavedModel / TFLite signature to use [default: serving_default].")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Static batch baked into the artifact (devices run batch 1).",
+)
+@click.option("--dynamic-batch", is_flag=True, help="Keep the source's dynamic batch dimension instead.")
+@click.option("--timeout", type=float, default=1200.0, show_default=True, help="Seconds per conversion.")
+@data_options
+@threshold_options
+@bench_options
+@report_options
+@debug_option
+def export(source: str, **options: Any) -> int:
+    """Convert SOURCE (a model file, folder, or 'demo') to each target and quantization mode, then validate.
+
+    \b
+    edgex export model.keras --to tflite -q int8 --calib calib/ --validate val/ --out dist/
+    edgex export demo -q all
+    """
+    from edgex.data.providers import DataSpec
+    from edgex.export import ExportConfig, run_export
+    from edgex.exporters import ExportOptions
+    from edgex.sources import SourceOptions
+
+    debug = _debug(options)
+    calibration = (
+        DataSpec(options["calib"], options["calib_samples"], _preprocess(options)) if options["calib"] else None
+    )
+    config = ExportConfig(
+        source=source,
+        targets=options["targets"],
+        modes=options["modes"],
+        out_dir=options["out_dir"],
+        force=options["force"],
+        name=options["name"],
+        source_options=SourceOptions(signature=options["signature"]),
+        export_options=ExportOptions(
+            io_dtype=options["io_dtype"], batch_size=None if options["dynamic_batch"] else options["batch_size"]
+        ),
+        calibration=calibration,
+        parity=_parity_config(options, options["validate_data"]),
+        timeout=options["timeout"],
+        debug=debug,
+    )
+    report = _run_with_progress(debug, lambda on_step: run_export(config, on_step))
+    return _finish(report, options)
+
+
+@cli.command(epilog=EPILOG)
+@click.argument("source")
+@click.argument("artifacts", nargs=-1, required=True)
+@click.option("--data", "data", help="Validation data: image folder, .npy/.npz or module:function.")
+@click.option(
+    "--quantize", "-q", "mode", help="Apply this mode's default thresholds [default: read from the artifact]."
+)
+@click.option("--signature", help="SavedModel signature of SOURCE.")
+@data_options
+@threshold_options
+@bench_options
+@report_options
+@debug_option
+def validate(source: str, artifacts: tuple[str, ...], **options: Any) -> int:
+    """Run SOURCE and each exported ARTIFACT on the same data and gate on parity.
+
+    \b
+    edgex validate model.keras dist/model_int8.tflite --data val.npz --labels val_labels.npy
+    """
+    from edgex.sources import SourceOptions
+    from edgex.validation import ValidateConfig, run_validate
+
+    debug = _debug(options)
+    config = ValidateConfig(
+        source=source,
+        artifacts=artifacts,
+        mode=options["mode"],
+        source_options=SourceOptions(signature=options["signature"]),
+        parity=_parity_config(options, options["data"]),
+        debug=debug,
+    )
+    report = _run_with_progress(debug, lambda on_step: run_validate(config, on_step))
+    return _finish(report, options)
+
+
+@cli.command()
+@click.argument("artifact", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+def inspect(artifact: Path, as_json: bool) -> int:
+    """Show an artifact's inputs/outputs, quantization, operators and size (reads the file; no framework)."""
+    from edgex.inspection import inspect_path
+    from edgex.report.inspect_view import print_inspection
+
+    print_inspection(inspect_path(artifact), as_json)
+    return 0
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def targets(as_json: bool) -> int:
+    """List deployment targets, their quantization modes, and whether this environment can build them."""
+    from edgex.report.targets_view import print_targets
+
+    print_targets(as_json)
+    return 0
+
+
+def _debug(options: dict[str, Any]) -> bool:
+    parent = click.get_current_context().find_root().params.get("debug", False)
+    return bool(options.pop("debug", False) or parent)
+
+
+def _report_error(error: EdgexError, debug: bool) -> int:
+    click.echo(f"edgex: error: {error.one_line()}", err=True)
+    if debug:
+        traceback.print_exception(error)
+        if error.details:
+            click.echo(error.details, err=True)
+    return int(error.exit_code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: map every failure to one line on stderr and a documented exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        code = cli.main(args=args, prog_name="edgex", standalone_mode=False)
+    except click.exceptions.Exit as stop:
+        code = stop.exit_code
+    except click.ClickException as problem:
+        problem.show()
+        code = ExitCode.USAGE
+    except click.Abort:
+        click.echo("edgex: aborted", err=True)
+        code = 130
+    except EdgexError as error:
+        code = _report_error(error, debug)
+    except KeyboardInterrupt:
+        click.echo("edgex: interrupted", err=True)
+        code = 130
+    except Exception as error:  # noqa: BLE001 - the last line of defence
+        click.echo(
+            f"edgex: internal error: {type(error).__name__}: {error} (a bug in edgex; re-run with --debug "
+            "and report it)",
+            err=True,
+        )
+        if debug:
+            traceback.print_exc()
+        code = ExitCode.INTERNAL
+    sys.exit(int(code or 0))

@@ -1,0 +1,1 @@
+"""Input data for calibration and validation: image folders, .npy/.npz arrays, or a Python callable."""

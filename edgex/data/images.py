@@ -1,0 +1,107 @@
+"""Image folders as model inputs: resize to the input size, normalise, lay out as NHWC or NCHW.
+
+A folder of class subfolders (ImageNet style) also yields labels: class ids in sorted subfolder order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edgex.data.inputs import InputSet, conform
+from edgex.errors import UsageError
+from edgex.specs import ModelSignature, TensorSpec
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif")
+CHANNEL_COUNTS = (1, 3, 4)
+
+
+@dataclass(frozen=True)
+class ImagePreprocess:
+    """x = (pixel * scale - mean) / std, per channel when mean/std have one value per channel."""
+
+    scale: float = 1.0 / 255.0
+    mean: tuple[float, ...] = (0.0,)
+    std: tuple[float, ...] = (1.0,)
+
+    def apply(self, pixels: np.ndarray) -> np.ndarray:
+        channels = pixels.shape[-1]
+        for name, values in (("mean", self.mean), ("std", self.std)):
+            if len(values) not in (1, channels):
+                raise UsageError(f"--{name} has {len(values)} values for {channels}-channel images")
+        mean = np.asarray(self.mean, dtype=np.float32)
+        std = np.asarray(self.std, dtype=np.float32)
+        return (pixels.astype(np.float32) * np.float32(self.scale) - mean) / std
+
+
+@dataclass(frozen=True)
+class ImageLayout:
+    channels_first: bool
+    height: int
+    width: int
+    channels: int
+
+
+def image_layout(spec: TensorSpec) -> ImageLayout:
+    """NHWC when the last dim is 1/3/4 channels, NCHW when the second is; sizes must be static."""
+    shape = spec.shape
+    if len(shape) != 4:
+        raise UsageError(f"input '{spec.name}' has rank {len(shape)}; image folders need a 4-D image input")
+    if shape[3] in CHANNEL_COUNTS:
+        layout = ImageLayout(False, shape[1], shape[2], shape[3])
+    elif shape[1] in CHANNEL_COUNTS:
+        layout = ImageLayout(True, shape[2], shape[3], shape[1])
+    else:
+        raise UsageError(f"input '{spec.name}' {spec.shape}: cannot tell the channel axis (1, 3 or 4 channels)")
+    if layout.height is None or layout.width is None:
+        raise UsageError(f"input '{spec.name}' has a dynamic image size; export it with a fixed input size")
+    return layout
+
+
+def load_image_folder(folder: Path, signature: ModelSignature, preprocess: ImagePreprocess, purpose: str) -> InputSet:
+    if len(signature.inputs) != 1:
+        raise UsageError(
+            f"{purpose} data {folder}: an image folder feeds one input, the model has {len(signature.inputs)}",
+            hint="use an .npz with one array per input",
+        )
+    spec = signature.inputs[0]
+    layout = image_layout(spec)
+    files, labels, classes = _list_images(folder)
+    if not files:
+        raise UsageError(f"{purpose} data {folder}: no images ({', '.join(IMAGE_SUFFIXES)}) found")
+    batch = np.stack([_read_image(path, layout) for path in files])
+    batch = preprocess.apply(batch)
+    if layout.channels_first:
+        batch = batch.transpose(0, 3, 1, 2)
+    arrays = conform({spec.name: batch}, signature, f"{purpose} data {folder}")
+    notes = [f"{len(classes)} classes from subfolders: {', '.join(classes[:10])}"] if classes else []
+    return InputSet(arrays, origin=str(folder), labels=labels, notes=notes)
+
+
+def _list_images(folder: Path) -> tuple[list[Path], np.ndarray | None, list[str]]:
+    top = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if top:
+        return top, None, []
+    classes = sorted(p.name for p in folder.iterdir() if p.is_dir())
+    files: list[Path] = []
+    labels: list[int] = []
+    for class_id, name in enumerate(classes):
+        images = sorted(p for p in (folder / name).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        files.extend(images)
+        labels.extend([class_id] * len(images))
+    return files, (np.asarray(labels, dtype=np.int64) if files else None), classes
+
+
+def _read_image(path: Path, layout: ImageLayout) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            mode = {1: "L", 3: "RGB", 4: "RGBA"}[layout.channels]
+            converted = image.convert(mode).resize((layout.width, layout.height), Image.Resampling.BILINEAR)
+            pixels = np.asarray(converted, dtype=np.float32)
+    except (UnidentifiedImageError, OSError) as exc:
+        raise UsageError(f"image {path}: unreadable ({exc})") from None
+    return pixels[..., None] if pixels.ndim == 2 else pixels

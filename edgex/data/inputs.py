@@ -1,0 +1,95 @@
+"""An InputSet is N samples for every model input, checked against the model's signature."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from edgex.errors import UsageError
+from edgex.specs import ModelSignature, TensorSpec
+
+
+@dataclass
+class InputSet:
+    """Arrays keyed by input name, first axis = samples; optional integer labels per sample."""
+
+    arrays: dict[str, np.ndarray]
+    origin: str  # where the data came from, for messages and reports
+    labels: np.ndarray | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(next(iter(self.arrays.values())))
+
+    def sample(self, index: int) -> dict[str, np.ndarray]:
+        """One sample with a batch dimension of 1."""
+        return {name: array[index : index + 1] for name, array in self.arrays.items()}
+
+    def subset(self, count: int | None, seed: int = 0) -> InputSet:
+        """At most `count` samples, drawn reproducibly (a sorted image folder would otherwise give one class)."""
+        if count is None or count >= len(self):
+            return self
+        indices = np.sort(np.random.default_rng(seed).choice(len(self), size=count, replace=False))
+        return InputSet(
+            arrays={name: array[indices] for name, array in self.arrays.items()},
+            origin=f"{self.origin} ({count} of {len(self)} samples)",
+            labels=None if self.labels is None else self.labels[indices],
+            notes=list(self.notes),
+        )
+
+    def sample_hashes(self) -> set[str]:
+        hashes = set()
+        for index in range(len(self)):
+            digest = hashlib.sha1()
+            for name in sorted(self.arrays):
+                digest.update(np.ascontiguousarray(self.arrays[name][index]).tobytes())
+            hashes.add(digest.hexdigest())
+        return hashes
+
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256()
+        for name in sorted(self.arrays):
+            digest.update(name.encode())
+            digest.update(np.ascontiguousarray(self.arrays[name]).tobytes())
+        return digest.hexdigest()
+
+
+def conform(arrays: dict[str, np.ndarray], signature: ModelSignature, origin: str) -> dict[str, np.ndarray]:
+    """Check names and per-sample shapes against the model inputs; cast to each input's dtype."""
+    expected = {spec.name for spec in signature.inputs}
+    if set(arrays) != expected:
+        raise UsageError(
+            f"{origin}: arrays {sorted(arrays)} do not match the model inputs {sorted(expected)}",
+            hint="name each array after its input (np.savez(path, **{name: array}))",
+        )
+    counts = {len(a) for a in arrays.values()}
+    if len(counts) != 1:
+        raise UsageError(f"{origin}: inputs have different sample counts {sorted(counts)}")
+    if counts == {0}:
+        raise UsageError(f"{origin}: contains no samples")
+    conformed = {}
+    for spec in signature.inputs:
+        array = np.asarray(arrays[spec.name])
+        _check_shape(array, spec, origin)
+        conformed[spec.name] = array.astype(_float_dtype(spec), copy=False)
+    return conformed
+
+
+def _float_dtype(spec: TensorSpec) -> str:
+    # Reference models take float inputs; integer inputs (token ids, indices) keep their type.
+    return spec.dtype if spec.dtype else "float32"
+
+
+def _check_shape(array: np.ndarray, spec: TensorSpec, origin: str) -> None:
+    want = spec.sample_shape()
+    got = array.shape[1:]
+    dims_match = len(want) == len(got) and all(w is None or w == g for w, g in zip(want, got, strict=True))
+    if not dims_match:
+        shown = "x".join("?" if d is None else str(d) for d in want)
+        raise UsageError(
+            f"{origin}: input '{spec.name}' has samples of shape {'x'.join(map(str, got)) or 'scalar'} "
+            f"(array {tuple(array.shape)}), the model expects N x {shown}",
+            hint="the first axis is the sample axis; check layout (NHWC vs NCHW) and image size",
+        )

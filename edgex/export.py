@@ -1,0 +1,215 @@
+"""`edgex export`: convert a source to every requested target x quantization mode, then prove parity."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from edgex.artifacts import prepare_output_dir, refuse_overwrite, sha256_tree, size_bytes, staged_file
+from edgex.data.inputs import InputSet
+from edgex.data.providers import DataSpec, load_inputs
+from edgex.errors import ConversionError, EdgexError, MissingDependencyError, UsageError, require_module
+from edgex.exporters import ConversionRequest, Converter, ExportOptions, find_converter
+from edgex.parity.thresholds import thresholds_for
+from edgex.pipeline import (
+    ParityConfig,
+    collect_versions,
+    demo_for,
+    demo_parity,
+    describe_data,
+    describe_source,
+    load_validation,
+    overlap_warning,
+)
+from edgex.quantize.modes import QuantMode, parse_modes
+from edgex.results import ArtifactInfo, RowResult, RowStatus, RunReport
+from edgex.sources import SourceOptions, SourceRef, ensure_loadable, resolve_source
+from edgex.sources.remote import RemoteRunner
+from edgex.targets import Target, get_target
+from edgex.validation import ParitySession
+from edgex.workers import WorkerPool
+
+DEFAULT_CALIBRATION_SAMPLES = 200
+CALIBRATION_HINT = (
+    "pass --calib with an image folder, a .npy/.npz file or module:function "
+    "(--calib random accepts unmeasured accuracy)"
+)
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    source: str
+    targets: tuple[str, ...] = ("tflite",)
+    modes: tuple[str, ...] = ()  # empty: each target's default mode
+    out_dir: Path = Path("dist")
+    force: bool = False
+    name: str | None = None  # artifact stem; default: the source's stem
+    source_options: SourceOptions = field(default_factory=SourceOptions)
+    export_options: ExportOptions = field(default_factory=ExportOptions)
+    calibration: DataSpec | None = None
+    parity: ParityConfig = field(default_factory=ParityConfig)
+    timeout: float = 1200.0
+    debug: bool = False
+
+
+@dataclass(frozen=True)
+class ExportJob:
+    target: Target
+    mode: QuantMode
+    converter: Converter
+    path: Path
+
+
+def plan_jobs(config: ExportConfig, ref: SourceRef) -> list[ExportJob]:
+    """Every target x mode, validated before any slow work starts."""
+    stem = config.name or ref.stem
+    jobs = []
+    for target_name in config.targets:
+        target = get_target(target_name)
+        converter = find_converter(ref.format, target.format)
+        supported = tuple(m for m in target.quant_modes if m in converter.quant_modes)
+        for mode in parse_modes(config.modes or (target.default_mode.value,), supported, target.name):
+            if converter.check_options is not None:
+                converter.check_options(mode, config.export_options)
+            jobs.append(ExportJob(target, mode, converter, target.artifact_path(config.out_dir, stem, mode)))
+    return jobs
+
+
+def with_demo_defaults(config: ExportConfig) -> tuple[ExportConfig, list[str]]:
+    demo = demo_for(config.source)
+    if demo is None:
+        return config, []
+    calibration = config.calibration or DataSpec(str(demo.calibration))
+    parity = demo_parity(config.parity, demo)
+    name = config.name or demo.source.stem
+    note = f"demo model: {demo.description}; bundled calibration and held-out data used unless given"
+    return replace(config, calibration=calibration, parity=parity, name=name), [note]
+
+
+def run_export(config: ExportConfig, on_step: Callable[[str], None] = lambda _: None) -> RunReport:
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    clock = time.perf_counter()
+    config, notes = with_demo_defaults(config)
+    warnings: list[str] = []
+    ref = resolve_source(config.source, config.source_options)
+    ensure_loadable(ref)
+    jobs = plan_jobs(config, ref)
+    for job in jobs:
+        require_module(job.converter.module, job.converter.extra, f"converting with {job.converter.name}")
+    if any(job.mode.needs_calibration for job in jobs) and config.calibration is None:
+        modes = ", ".join(sorted({job.mode.value for job in jobs if job.mode.needs_calibration}))
+        raise UsageError(f"--quantize {modes} needs calibration data", hint=CALIBRATION_HINT)
+    prepare_output_dir(config.out_dir)
+    for job in jobs:
+        refuse_overwrite(job.path, config.force)
+
+    bench = config.parity.bench
+    with WorkerPool(threads=bench.threads, debug=config.debug) as pool:
+        validating = config.parity.validation is not None
+        # Without validation only the signature is needed: read it in the converter's worker, saving an import.
+        reference = RemoteRunner(pool, ref, threads=bench.threads, shared=not validating)
+        converter_kinds = {job.converter.worker for job in jobs}
+        for kind in converter_kinds:
+            pool.shared(kind)  # start now: framework imports overlap with loading the reference
+        on_step(f"loading {ref.spec}")
+        info = reference.load()
+        if not validating:
+            reference.close()
+        calibration = _load_calibration(config, jobs, info.signature)
+        validation = load_validation(config.parity, info.signature)
+        warnings += [n for data in (calibration, validation) if data for n in data.notes]
+        overlap = overlap_warning(calibration, validation)
+        if overlap:
+            warnings.append(overlap)
+        session = ParitySession(pool, reference, validation, bench, config.parity.class_output) if validation else None
+        rows = [_export_one(pool, job, ref, calibration, config, session, on_step) for job in jobs]
+        versions = collect_versions(pool, converter_kinds)
+        versions.update(reference.versions())
+        if session is not None:
+            versions.update(session.runtime_versions)
+    return RunReport(
+        command="export",
+        source=describe_source(ref, info),
+        rows=rows,
+        calibration=describe_data(calibration),
+        validation=describe_data(validation),
+        versions=versions,
+        notes=notes,
+        warnings=warnings,
+        threads=bench.threads,
+        started=started,
+        seconds=time.perf_counter() - clock,
+    )
+
+
+def _load_calibration(config: ExportConfig, jobs: list[ExportJob], signature) -> InputSet | None:
+    if config.calibration is None or not any(job.mode.needs_calibration for job in jobs):
+        return None
+    spec = config.calibration
+    if spec.samples is None:
+        spec = replace(spec, samples=DEFAULT_CALIBRATION_SAMPLES)
+    return load_inputs(spec, signature, "calibration")
+
+
+def _export_one(
+    pool: WorkerPool,
+    job: ExportJob,
+    ref: SourceRef,
+    calibration: InputSet | None,
+    config: ExportConfig,
+    session: ParitySession | None,
+    on_step: Callable[[str], None],
+) -> RowResult:
+    label = f"{job.target.name} {job.mode.value}"
+    row = RowResult(
+        target=job.target.name,
+        mode=job.mode.value,
+        status=RowStatus.EXPORTED,
+        route=f"{ref.format} -> {job.target.format} ({job.converter.name})",
+    )
+    on_step(f"{label}: converting")
+    clock = time.perf_counter()
+    try:
+        with staged_file(job.path, config.force) as temp_path:
+            request = ConversionRequest(
+                source=ref,
+                output=temp_path,
+                mode=job.mode,
+                calibration=calibration.arrays if calibration is not None and job.mode.needs_calibration else None,
+                options=config.export_options,
+            )
+            worker = pool.shared(job.converter.worker)
+            outcome = worker.call(
+                job.converter.function,
+                request,
+                what=f"converting to {label}",
+                failure=ConversionError,
+                timeout=config.timeout,
+            )
+    except (ConversionError, MissingDependencyError) as exc:
+        return _failed(row, exc)
+    row.export_seconds = time.perf_counter() - clock
+    row.notes.extend(outcome.notes)
+    row.artifact = ArtifactInfo(str(job.path), job.target.format, size_bytes(job.path), sha256_tree(job.path))
+    if session is None:
+        return row
+    on_step(f"{label}: validating")
+    artifact = SourceRef(spec=str(job.path), format=job.target.format, path=job.path)
+    try:
+        parity, row.runtime = session.check(artifact, thresholds_for(job.mode, config.parity.threshold_overrides))
+    except (ConversionError, MissingDependencyError) as exc:
+        return _failed(row, exc)
+    row.parity = parity
+    row.status = RowStatus.PASSED if parity.passed else RowStatus.PARITY_FAILED
+    return row
+
+
+def _failed(row: RowResult, exc: EdgexError) -> RowResult:
+    row.status = RowStatus.EXPORT_FAILED
+    row.error = exc.one_line()
+    row.error_exit_code = int(exc.exit_code)
+    row.error_details = exc.details
+    return row

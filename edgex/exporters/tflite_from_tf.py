@@ -1,0 +1,133 @@
+"""Keras / SavedModel -> TFLite with tf.lite.TFLiteConverter, in every TFLite quantization mode."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from edgex.errors import ConversionError, UsageError
+from edgex.exporters import ConversionOutcome, ConversionRequest, Converter, ExportOptions, register
+from edgex.quantize.modes import QuantMode
+from edgex.workers import short_message
+
+
+def _check_options(mode: QuantMode, options: ExportOptions) -> None:
+    io_dtype_for(mode, options.io_dtype)
+
+
+register(
+    Converter(
+        name="tflite-converter",
+        sources=("keras", "savedmodel"),
+        produces="tflite",
+        worker="tf",
+        function="edgex.exporters.tflite_from_tf:convert",
+        extra="tf",
+        module="tensorflow",
+        quant_modes=tuple(QuantMode),
+        description="tf.lite.TFLiteConverter (TensorFlow)",
+        check_options=_check_options,
+    )
+)
+
+# I/O types each integer mode accepts; the first is the default.
+IO_DTYPES = {QuantMode.INT8: ("int8", "uint8", "float32"), QuantMode.INT16X8: ("float32", "int16")}
+
+
+def _with_static_batch(model: Any, batch: int) -> Any:
+    """The same Keras model (shared weights) on inputs of a fixed batch: no SHAPE/PACK ops for a dynamic batch."""
+    import keras
+
+    inputs = keras.tree.map_structure(
+        lambda t: keras.Input(batch_shape=(batch, *t.shape[1:]), dtype=t.dtype, name=t.name), model.input
+    )
+    return keras.Model(inputs, model(inputs), name=model.name)
+
+
+def _converter_for(request: ConversionRequest) -> Any:
+    import tensorflow as tf
+
+    from edgex.sources.tf_common import choose_signature, keras_io, load_keras, load_saved_model
+
+    source = request.source
+    batch = request.options.batch_size
+    if source.format == "keras":
+        model = load_keras(source.path)
+        keras_io(model)  # clear error for models without defined inputs
+        return tf.lite.TFLiteConverter.from_keras_model(_with_static_batch(model, batch) if batch else model)
+    loaded = load_saved_model(source.path)
+    key = choose_signature(list(loaded.signatures.keys()), source.options.signature, f"SavedModel {source.path}")
+    if not batch:
+        return tf.lite.TFLiteConverter.from_saved_model(str(source.path), signature_keys=[key])
+    signature = loaded.signatures[key]
+    _, keyword_specs = signature.structured_input_signature
+    fixed = {n: tf.TensorSpec([batch, *s.shape[1:]], s.dtype, name=n) for n, s in keyword_specs.items()}
+    concrete = tf.function(lambda **kwargs: signature(**kwargs)).get_concrete_function(**fixed)
+    return tf.lite.TFLiteConverter.from_concrete_functions([concrete], loaded)
+
+
+def _representative(calibration: dict[str, np.ndarray]) -> Iterator[dict[str, np.ndarray]]:
+    count = len(next(iter(calibration.values())))
+    for index in range(count):
+        yield {name: array[index : index + 1] for name, array in calibration.items()}
+
+
+def io_dtype_for(mode: QuantMode, requested: str | None) -> str | None:
+    """The I/O dtype for integer modes (validated), None for float modes."""
+    allowed = IO_DTYPES.get(mode)
+    if allowed is None:
+        if requested not in (None, "float32"):
+            raise UsageError(f"--io-dtype {requested} needs --quantize int8 or int16x8 (not {mode.value})")
+        return None
+    if requested is None:
+        return allowed[0]
+    if requested not in allowed:
+        raise UsageError(
+            f"--io-dtype {requested} is not valid for {mode.value}", hint=f"choose from {', '.join(allowed)}"
+        )
+    return requested
+
+
+def configure(converter: Any, mode: QuantMode, calibration: dict[str, np.ndarray] | None, io_dtype: str | None) -> None:
+    import tensorflow as tf
+
+    if mode is QuantMode.NONE:
+        return
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if mode is QuantMode.FP16:
+        converter.target_spec.supported_types = [tf.float16]
+        return
+    if mode is QuantMode.DYNAMIC:
+        return
+    if not calibration:
+        raise UsageError(f"--quantize {mode.value} needs calibration data", hint="pass --calib")
+    converter.representative_dataset = lambda: _representative(calibration)
+    if mode is QuantMode.INT8:
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    else:
+        converter.target_spec.supported_ops = [
+            tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
+        ]
+    converter.inference_input_type = getattr(tf, io_dtype)
+    converter.inference_output_type = getattr(tf, io_dtype)
+
+
+def convert(request: ConversionRequest) -> ConversionOutcome:
+    io_dtype = io_dtype_for(request.mode, request.options.io_dtype)
+    converter = _converter_for(request)
+    configure(converter, request.mode, request.calibration, io_dtype)
+    try:
+        flatbuffer = converter.convert()
+    except UsageError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - converter errors are many types
+        raise ConversionError(
+            f"TFLiteConverter failed ({request.mode.value}): {short_message(exc)}",
+            hint="re-run with --debug for the converter's log",
+        ) from None
+    request.output.write_bytes(flatbuffer)
+    notes = [f"I/O dtype {io_dtype}"] if io_dtype else []
+    notes.append(f"batch {request.options.batch_size}" if request.options.batch_size else "dynamic batch")
+    return ConversionOutcome(notes=notes)

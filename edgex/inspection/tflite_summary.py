@@ -1,0 +1,60 @@
+"""Inspection of .tflite files for `edgex inspect`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edgex.inspection import Inspection, TensorRow
+from edgex.inspection.tflite import TFLiteModel, TFLiteTensor, read_tflite
+
+
+def _row(name: str, tensor: TFLiteTensor) -> TensorRow:
+    dims = tensor.shape_signature if tensor.dynamic else tensor.shape
+    quant = ""
+    if tensor.quant is not None:
+        if tensor.quant.per_channel:
+            quant = f"per-channel ({len(tensor.quant.scales)} scales, axis {tensor.quant.axis})"
+        else:
+            zero_point = tensor.quant.zero_points[0] if tensor.quant.zero_points else 0
+            quant = f"scale={tensor.quant.scales[0]:.6g}, zero_point={zero_point}"
+    return TensorRow(name, "x".join("?" if d < 0 else str(d) for d in dims), tensor.dtype, quant)
+
+
+def _io_rows(model: TFLiteModel, kind: str) -> list[TensorRow]:
+    if model.signatures:
+        key = next(iter(model.signatures))
+        return [_row(name, model.tensors[index]) for name, index in model.signatures[key][kind].items()]
+    indices = model.inputs if kind == "inputs" else model.outputs
+    return [_row(model.tensors[i].name, model.tensors[i]) for i in indices]
+
+
+def inspect_tflite(path: Path) -> Inspection:
+    model = read_tflite(path)
+    weights = sum(t.buffer_bytes for t in model.tensors if t.constant)
+    histogram: dict[str, int] = {}
+    for op in model.ops:
+        key = f"{op.name} v{op.version}"
+        histogram[key] = histogram.get(key, 0) + 1
+    summary = {
+        "schema version": model.schema_version,
+        "signatures": ", ".join(model.signatures) or "(none)",
+        "subgraphs": model.subgraph_count,
+        "operators": len(model.ops),
+        "tensors": len(model.tensors),
+        "weight bytes": weights,
+        "quantization": model.quant_mode().value,
+        "fully integer": model.fully_integer,
+        "dynamic shapes": any(t.dynamic for t in model.tensors),
+        "min runtime version": model.min_runtime_version,
+        "custom ops": ", ".join(sorted({op.name for op in model.ops if op.custom})) or "(none)",
+    }
+    return Inspection(
+        path=str(path),
+        format="tflite",
+        size_bytes=model.size_bytes,
+        sha256="",
+        summary=summary,
+        inputs=_io_rows(model, "inputs"),
+        outputs=_io_rows(model, "outputs"),
+        op_histogram=dict(sorted(histogram.items(), key=lambda item: (-item[1], item[0]))),
+    )

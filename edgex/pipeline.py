@@ -1,0 +1,97 @@
+"""Steps shared by export and validate: demo defaults, data loading, source and data descriptions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edgex.artifacts import sha256_tree
+from edgex.data.inputs import InputSet
+from edgex.data.providers import DataSpec, load_inputs
+from edgex.demo import DemoModel, resolve_demo
+from edgex.results import DataInfo, SourceInfo
+from edgex.sources import SourceRef
+from edgex.specs import ModelSignature, RunnerInfo
+from edgex.workers import WorkerPool
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    threads: int = 1
+    warmup: int = 5
+    runs: int = 50  # 0 disables latency measurement
+
+
+@dataclass(frozen=True)
+class ParityConfig:
+    validation: DataSpec | None = None
+    labels: Path | None = None
+    class_output: str | None = None
+    threshold_overrides: dict[str, float | None] = field(default_factory=dict)
+    bench: BenchConfig = field(default_factory=BenchConfig)
+
+
+def demo_for(source: str) -> DemoModel | None:
+    return resolve_demo(source)
+
+
+def demo_parity(parity: ParityConfig, demo: DemoModel) -> ParityConfig:
+    """The demo's held-out split and labels, unless the user gave validation data of their own."""
+    if parity.validation is not None:
+        return parity
+    return ParityConfig(
+        validation=DataSpec(str(demo.validation)),
+        labels=demo.labels,
+        class_output=parity.class_output,
+        threshold_overrides=parity.threshold_overrides,
+        bench=parity.bench,
+    )
+
+
+def load_validation(parity: ParityConfig, signature: ModelSignature) -> InputSet | None:
+    if parity.validation is None:
+        return None
+    return load_inputs(parity.validation, signature, "validation", labels_path=parity.labels)
+
+
+def overlap_warning(calibration: InputSet | None, validation: InputSet | None) -> str | None:
+    """Calibrating on validation samples flatters int8 parity: say so."""
+    if calibration is None or validation is None:
+        return None
+    shared = len(calibration.sample_hashes() & validation.sample_hashes())
+    if not shared:
+        return None
+    return (
+        f"{shared} of {len(validation)} validation samples also appear in the calibration set: "
+        "int8 parity on them is optimistic; use disjoint splits"
+    )
+
+
+def describe_source(ref: SourceRef, info: RunnerInfo | None) -> SourceInfo:
+    return SourceInfo(
+        spec=ref.spec,
+        format=ref.format,
+        path=str(ref.path) if ref.path else None,
+        sha256=sha256_tree(ref.path) if ref.path and ref.path.exists() else None,
+        signature=info.signature if info else None,
+        runtime=info.runtime if info else None,
+    )
+
+
+def describe_data(inputs: InputSet | None) -> DataInfo | None:
+    if inputs is None:
+        return None
+    return DataInfo(
+        origin=inputs.origin, samples=len(inputs), sha256=inputs.fingerprint(), labels=inputs.labels is not None
+    )
+
+
+def collect_versions(pool: WorkerPool, kinds: set[str]) -> dict[str, str]:
+    from edgex import __version__
+
+    versions = {"edgex": __version__}
+    for kind in sorted(kinds):
+        versions.update(
+            pool.shared(kind).call("edgex.sources.base:framework_versions", what=f"reading {kind} versions")
+        )
+    return versions

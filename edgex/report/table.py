@@ -1,0 +1,29 @@
+"""Terminal table (rich): one row per artifact with ✅ passed, ❎ parity failed, ❌ export failed."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from edgex.report.rows import HEADERS, reference_line, summary_rows
+from edgex.results import RunReport
+
+_STYLES = {"✅": "green", "❎": "yellow", "❌": "red"}
+
+
+def render(report: RunReport, console: Console) -> None:
+    table = Table(title=f"edgex {report.command}: {report.source.spec}", title_justify="left", show_lines=False)
+    for header in HEADERS:
+        table.add_column(header, overflow="fold", no_wrap=header in ("", "mode", "size"))
+    for cells in summary_rows(report):
+        table.add_row(*cells, style=_STYLES.get(cells[0]))
+    console.print(table)
+    line = reference_line(report)
+    if line:
+        console.print(f"[dim]{line}[/dim]")
+    for note in report.notes:
+        console.print(f"[dim]note: {note}[/dim]")
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    verdict = "[green]PASS[/green]" if report.verdict == "pass" else "[red]FAIL[/red]"
+    console.print(f"{verdict} exit {int(report.exit_code)} in {report.seconds:.1f} s")

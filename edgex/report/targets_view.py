@@ -1,0 +1,71 @@
+"""`edgex targets`: the registry as a table, with what this environment can build (no framework imported)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+from rich.console import Console
+from rich.table import Table
+
+from edgex.exporters import all_converters
+from edgex.sources import all_formats
+from edgex.targets import all_targets
+
+
+def _installed(module: str) -> bool:
+    return importlib.util.find_spec(module.split(".")[0]) is not None
+
+
+def target_rows() -> list[dict[str, object]]:
+    converters = all_converters().values()
+    formats = all_formats()
+    rows = []
+    for target in all_targets().values():
+        routes = [c for c in converters if c.produces == target.format]
+        buildable = [c for c in routes if _installed(c.module)]
+        runtime_format = formats.get(target.format)
+        rows.append(
+            {
+                "name": target.name,
+                "aliases": list(target.aliases),
+                "format": target.format,
+                "extension": target.extension,
+                "modes": [m.value for m in target.quant_modes],
+                "default_mode": target.default_mode.value,
+                "from": sorted({s for c in routes for s in c.sources}),
+                "available": bool(buildable),
+                "missing": sorted({f"edgex[{c.extra}]" for c in routes if not _installed(c.module)}),
+                "validation_runtime": bool(runtime_format and _installed(runtime_format.module)),
+                "runtime": target.runtime,
+                "description": target.description,
+                "constraints": list(target.constraints),
+            }
+        )
+    return rows
+
+
+def print_targets(as_json: bool) -> None:
+    rows = target_rows()
+    console = Console()
+    if as_json:
+        console.print_json(json.dumps(rows))
+        return
+    table = Table(title="edgex targets", title_justify="left")
+    for column in ("", "target", "modes (default first)", "from", "runs on", "notes"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        modes = [row["default_mode"]] + [m for m in row["modes"] if m != row["default_mode"]]
+        notes = "; ".join(row["constraints"])
+        if row["missing"]:
+            notes = f"install {', '.join(row['missing'])}; " + notes
+        name = row["name"] + (f" ({', '.join(row['aliases'])})" if row["aliases"] else "")
+        table.add_row(
+            "✅" if row["available"] else "❌",
+            name,
+            ", ".join(modes),
+            ", ".join(row["from"]),
+            str(row["runtime"]),
+            notes,
+        )
+    console.print(table)

@@ -1,0 +1,92 @@
+"""Results of an export / validate run: one row per target x mode (or per artifact), and the run around them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from edgex.errors import ExitCode
+from edgex.parity.compare import ParityResult
+from edgex.specs import ModelSignature
+
+
+class RowStatus(StrEnum):
+    PASSED = "passed"  # exported and parity checks passed
+    EXPORTED = "exported"  # exported, not validated (no validation data)
+    PARITY_FAILED = "parity_failed"
+    EXPORT_FAILED = "export_failed"
+
+    @property
+    def icon(self) -> str:
+        return {"passed": "✅", "exported": "✅", "parity_failed": "❎", "export_failed": "❌"}[self.value]
+
+
+@dataclass
+class ArtifactInfo:
+    path: str
+    format: str
+    size_bytes: int
+    sha256: str
+
+
+@dataclass
+class RowResult:
+    target: str
+    mode: str
+    status: RowStatus
+    artifact: ArtifactInfo | None = None
+    export_seconds: float | None = None
+    parity: ParityResult | None = None
+    error: str | None = None
+    error_exit_code: int | None = None  # exit code the error maps to (3 conversion, 4 missing dependency)
+    error_details: str | None = None  # worker traceback / log tail, printed with --debug
+    route: str | None = None
+    runtime: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DataInfo:
+    origin: str
+    samples: int
+    sha256: str
+    labels: bool = False
+
+
+@dataclass
+class SourceInfo:
+    spec: str
+    format: str
+    path: str | None
+    sha256: str | None
+    signature: ModelSignature | None = None
+    runtime: str | None = None
+
+
+@dataclass
+class RunReport:
+    command: str
+    source: SourceInfo
+    rows: list[RowResult]
+    calibration: DataInfo | None = None
+    validation: DataInfo | None = None
+    versions: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    threads: int = 1
+    started: str = ""
+    seconds: float = 0.0
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """Export failures outrank parity failures: a missing artifact is worse than a drifting one."""
+        failed = [row for row in self.rows if row.status is RowStatus.EXPORT_FAILED]
+        if failed:
+            return ExitCode(max(row.error_exit_code or ExitCode.CONVERSION_FAILED for row in failed))
+        if any(row.status is RowStatus.PARITY_FAILED for row in self.rows):
+            return ExitCode.PARITY_FAILED
+        return ExitCode.OK
+
+    @property
+    def verdict(self) -> str:
+        return "pass" if self.exit_code is ExitCode.OK else "fail"

@@ -1,0 +1,92 @@
+"""Runner protocol and the functions every worker offers for runners (load, run, time, memory).
+
+These run inside worker processes: a runner wraps one framework's model behind numpy in, numpy out.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from typing import Any, Protocol
+
+import numpy as np
+
+from edgex.parity.performance import MemoryStats
+from edgex.specs import RunnerInfo
+from edgex.workers import Kept, import_target
+
+
+class Runner(Protocol):
+    info: RunnerInfo
+
+    def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Run a batch (first axis = samples); returns float/int outputs keyed by output name."""
+
+    def prepare(self, sample: dict[str, np.ndarray]) -> Any:
+        """Turn one sample into whatever `invoke` takes, so timing excludes conversion."""
+
+    def invoke(self, prepared: Any) -> Any:
+        """One inference, as an app would call it."""
+
+
+_state: dict[str, float] = {}
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+
+
+def open_runner(ref: Any, threads: int) -> Kept:
+    from edgex.sources import get_format
+
+    _state["before_load_mb"] = _peak_rss_mb()
+    runner = import_target(get_format(ref.format).loader)(ref, threads)
+    return Kept(runner, runner.info)
+
+
+def run(runner: Runner, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return runner.run(inputs)
+
+
+def benchmark(runner: Runner, sample: dict[str, np.ndarray], warmup: int, runs: int) -> list[float]:
+    """Milliseconds per inference for `runs` timed calls after `warmup` untimed ones."""
+    prepared = runner.prepare(sample)
+    for _ in range(warmup):
+        runner.invoke(prepared)
+    timings = []
+    for _ in range(runs):
+        start = time.perf_counter_ns()
+        runner.invoke(prepared)
+        timings.append((time.perf_counter_ns() - start) / 1e6)
+    return timings
+
+
+def memory() -> MemoryStats:
+    return MemoryStats(peak_rss_mb=_peak_rss_mb(), before_load_mb=_state.get("before_load_mb", 0.0))
+
+
+def framework_versions() -> dict[str, str]:
+    """Versions of the frameworks this worker has imported (for reports)."""
+    versions = {}
+    for module in ("tensorflow", "keras", "ai_edge_litert", "tflite_runtime", "torch", "executorch", "onnxruntime"):
+        loaded = sys.modules.get(module)
+        if loaded is not None:
+            versions[module] = str(getattr(loaded, "__version__", "unknown"))
+    if "ai_edge_litert" in versions and versions["ai_edge_litert"] == "unknown":
+        from importlib.metadata import version
+
+        versions["ai_edge_litert"] = version("ai-edge-litert")
+    return versions
+
+
+def batched(inputs: dict[str, np.ndarray], batch_size: int):
+    """Yield (start, stop, chunk) over the sample axis; the last chunk may be short."""
+    count = len(next(iter(inputs.values())))
+    for start in range(0, count, batch_size):
+        stop = min(start + batch_size, count)
+        yield start, stop, {name: array[start:stop] for name, array in inputs.items()}
+
+
+def concat_outputs(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}

@@ -1,0 +1,80 @@
+"""Keras models (.keras, .h5): reference runner in eager mode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgex.sources import SourceFormat, SourceRef, register
+from edgex.sources.base import batched, concat_outputs
+from edgex.specs import ModelSignature, RunnerInfo
+
+SUFFIXES = (".keras", ".h5", ".hdf5")
+
+
+def _detect(spec: str) -> bool:
+    return Path(spec).suffix.lower() in SUFFIXES
+
+
+register(
+    SourceFormat(
+        name="keras",
+        description="Keras model file (.keras, .h5)",
+        worker="tf",
+        loader="edgex.sources.keras:load",
+        extra="tf",
+        module="tensorflow",
+        detect=_detect,
+    )
+)
+
+
+class KerasRunner:
+    batch_size = 64
+
+    def __init__(self, model: Any) -> None:
+        import keras
+        import tensorflow as tf
+
+        from edgex.sources.tf_common import keras_io
+
+        self.model = model
+        inputs, self.output_names, outputs = keras_io(model)
+        self.info = RunnerInfo(
+            ModelSignature(inputs, outputs), runtime=f"keras {keras.__version__} eager (tensorflow {tf.__version__})"
+        )
+
+    def _structure(self, arrays: dict[str, Any]) -> Any:
+        import keras
+
+        return keras.tree.map_structure(lambda tensor: arrays[tensor.name], self.model.input)
+
+    def _as_dict(self, result: Any) -> dict[str, np.ndarray]:
+        if isinstance(result, dict):
+            return {name: np.asarray(value) for name, value in result.items()}
+        values = result if isinstance(result, list | tuple) else [result]
+        return {name: np.asarray(value) for name, value in zip(self.output_names, values, strict=True)}
+
+    def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        parts = [
+            self._as_dict(self.model(self._structure(chunk), training=False))
+            for _, _, chunk in batched(inputs, self.batch_size)
+        ]
+        return concat_outputs(parts)
+
+    def prepare(self, sample: dict[str, np.ndarray]) -> Any:
+        import tensorflow as tf
+
+        return self._structure({name: tf.constant(value) for name, value in sample.items()})
+
+    def invoke(self, prepared: Any) -> Any:
+        return self.model(prepared, training=False)
+
+
+def load(ref: SourceRef, threads: int) -> KerasRunner:
+    from edgex.sources.tf_common import configure_threads, load_keras
+
+    configure_threads(threads)
+    return KerasRunner(load_keras(ref.path))

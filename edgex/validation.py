@@ -1,0 +1,192 @@
+"""Run a reference model and exported artifacts on the same inputs and compare them (`edgex validate`).
+
+Reference outputs, latency and memory are computed once per run; every artifact is loaded in a fresh worker so
+its latency and peak memory are its own.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+
+from edgex.artifacts import sha256_tree, size_bytes
+from edgex.data.inputs import InputSet
+from edgex.errors import ConversionError, MissingDependencyError, UsageError
+from edgex.parity.compare import ParityResult, compare, latency_check, pair_names
+from edgex.parity.performance import LatencyStats, MemoryStats
+from edgex.parity.thresholds import Thresholds, thresholds_for
+from edgex.pipeline import (
+    BenchConfig,
+    ParityConfig,
+    demo_for,
+    demo_parity,
+    describe_data,
+    describe_source,
+    load_validation,
+)
+from edgex.quantize.modes import QuantMode, parse_modes
+from edgex.results import ArtifactInfo, RowResult, RowStatus, RunReport
+from edgex.sources import SourceOptions, SourceRef, ensure_loadable, resolve_source
+from edgex.sources.remote import RemoteRunner
+from edgex.workers import WorkerPool, import_target
+
+# Artifact format -> 'module:function' (Path) -> QuantMode, to pick default thresholds for an existing artifact.
+MODE_READERS = {"tflite": "edgex.inspection.tflite:quant_mode_of"}
+
+
+class ParitySession:
+    def __init__(
+        self,
+        pool: WorkerPool,
+        reference: RemoteRunner,
+        data: InputSet,
+        bench: BenchConfig,
+        class_output: str | None = None,
+    ) -> None:
+        self.pool = pool
+        self.reference = reference
+        self.data = data
+        self.bench = bench
+        self.class_output = class_output
+        self._reference_outputs: dict[str, np.ndarray] | None = None
+        self._reference_latency: LatencyStats | None = None
+        self._reference_memory: MemoryStats | None = None
+        self.runtime_versions: dict[str, str] = {}  # of the runtimes that ran artifacts
+
+    def reference_outputs(self) -> dict[str, np.ndarray]:
+        if self._reference_outputs is None:
+            self._reference_outputs = self.reference.run(self.data.arrays)
+            if self.bench.runs > 0:
+                timings = self.reference.benchmark(self.data.sample(0), self.bench.warmup, self.bench.runs)
+                self._reference_latency = LatencyStats.from_timings(timings, self.bench.threads)
+            self._reference_memory = self.reference.memory()
+        return self._reference_outputs
+
+    def check(self, artifact: SourceRef, thresholds: Thresholds) -> tuple[ParityResult, str]:
+        """Compare one artifact; returns the result and the runtime that ran it."""
+        reference_outputs = self.reference_outputs()
+        runner = RemoteRunner(self.pool, artifact, threads=self.bench.threads, load_failure=ConversionError)
+        try:
+            info = runner.load()
+            ref_inputs = [spec.name for spec in self.reference.info.signature.inputs]
+            input_pairs = pair_names(ref_inputs, [spec.name for spec in info.signature.inputs], "input")
+            feed = {exported: self.data.arrays[ref] for ref, exported in input_pairs}
+            exported_outputs = runner.run(feed)
+            output_pairs = pair_names(list(reference_outputs), [spec.name for spec in info.signature.outputs], "output")
+            try:
+                metrics, checks = compare(
+                    reference_outputs, exported_outputs, output_pairs, thresholds, self.data.labels, self.class_output
+                )
+            except ValueError as exc:
+                raise UsageError(str(exc), hint="the artifact does not match this model's outputs") from None
+            result = ParityResult(
+                samples=len(self.data),
+                outputs=metrics,
+                checks=checks,
+                thresholds=thresholds,
+                input_mapping=dict(input_pairs),
+                reference_latency=self._reference_latency,
+                reference_memory=self._reference_memory,
+            )
+            if self.bench.runs > 0:
+                sample = {exported: self.data.sample(0)[ref] for ref, exported in input_pairs}
+                timings = runner.benchmark(sample, self.bench.warmup, self.bench.runs)
+                result.exported_latency = LatencyStats.from_timings(timings, self.bench.threads)
+                extra = latency_check(result)
+                if extra is not None:
+                    result.checks.append(extra)
+            result.exported_memory = runner.memory()
+            self.runtime_versions.update(runner.versions())
+            return result, info.runtime
+        finally:
+            runner.close()
+
+
+@dataclass(frozen=True)
+class ValidateConfig:
+    source: str
+    artifacts: tuple[str, ...]
+    mode: str | None = None  # thresholds to apply; default: read from each artifact
+    source_options: SourceOptions = field(default_factory=SourceOptions)
+    parity: ParityConfig = field(default_factory=ParityConfig)
+    debug: bool = False
+
+
+def artifact_mode(artifact: SourceRef, requested: str | None) -> QuantMode:
+    if requested:
+        return parse_modes((requested,), tuple(QuantMode), artifact.format)[0]
+    reader = MODE_READERS.get(artifact.format)
+    return import_target(reader)(artifact.path) if reader else QuantMode.NONE
+
+
+def run_validate(config: ValidateConfig, on_step: Callable[[str], None] = lambda _: None) -> RunReport:
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    clock = time.perf_counter()
+    parity = config.parity
+    warnings: list[str] = []
+    notes: list[str] = []
+    demo = demo_for(config.source)
+    if demo is not None:
+        parity = demo_parity(parity, demo)
+        notes.append(f"demo model: {demo.description}; its held-out data is used unless --data is given")
+    if parity.validation is None:
+        raise UsageError(
+            "validate needs validation inputs", hint="pass --data with an image folder, .npy/.npz or module:function"
+        )
+    ref = resolve_source(config.source, config.source_options)
+    ensure_loadable(ref)
+    artifacts = []
+    for spec in config.artifacts:
+        artifact = resolve_source(spec)
+        if artifact.path is None:
+            raise UsageError(f"artifact {spec}: no such file")
+        artifacts.append((artifact, artifact_mode(artifact, config.mode)))
+    with WorkerPool(threads=parity.bench.threads, debug=config.debug) as pool:
+        reference = RemoteRunner(pool, ref, threads=parity.bench.threads)
+        on_step(f"loading {ref.spec}")
+        info = reference.load()
+        validation = load_validation(parity, info.signature)
+        warnings += validation.notes
+        session = ParitySession(pool, reference, validation, parity.bench, parity.class_output)
+        rows = []
+        for artifact, mode in artifacts:
+            on_step(f"validating {artifact.spec}")
+            rows.append(_validate_one(session, artifact, mode, parity))
+        versions = {**reference.versions(), **session.runtime_versions}
+    return RunReport(
+        command="validate",
+        source=describe_source(ref, info),
+        rows=rows,
+        validation=describe_data(validation),
+        versions=versions,
+        notes=notes,
+        warnings=warnings,
+        threads=parity.bench.threads,
+        started=started,
+        seconds=time.perf_counter() - clock,
+    )
+
+
+def _validate_one(session: ParitySession, artifact: SourceRef, mode: QuantMode, parity: ParityConfig) -> RowResult:
+    assert artifact.path is not None
+    row = RowResult(
+        target=artifact.format,
+        mode=mode.value,
+        status=RowStatus.PASSED,
+        artifact=ArtifactInfo(
+            str(artifact.path), artifact.format, size_bytes(artifact.path), sha256_tree(artifact.path)
+        ),
+    )
+    try:
+        result, row.runtime = session.check(artifact, thresholds_for(mode, parity.threshold_overrides))
+    except (ConversionError, MissingDependencyError) as exc:
+        row.status = RowStatus.EXPORT_FAILED
+        row.error, row.error_exit_code, row.error_details = exc.one_line(), int(exc.exit_code), exc.details
+        return row
+    row.parity = result
+    row.status = RowStatus.PASSED if result.passed else RowStatus.PARITY_FAILED
+    return row

@@ -1,0 +1,258 @@
+"""Framework work runs in child processes, one per framework family (and one per model under test).
+
+Why: importing tensorflow before executorch or litert_torch segfaults the process (shared/STACK.md); a converter
+crash must not take the CLI down; a timeout needs a process to kill; and a model's peak memory is only meaningful
+in a process that loaded nothing else. The parent (CLI, parity, reports) never imports a framework.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import importlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from edgex.errors import EdgexError, InternalError
+
+# Imported as soon as a worker starts, so slow framework imports overlap with the parent's own work.
+PRELOAD: dict[str, tuple[str, ...]] = {
+    "tf": ("tensorflow",),
+    "litert": (),
+    "torch": ("torch",),
+    "executorch": ("torch",),
+    "onnx": ("onnxruntime",),
+}
+
+_RELEASE = "__release__"
+_POLL_SECONDS = 0.1
+_EXIT_GRACE_SECONDS = 0.2
+_MAX_MESSAGE_CHARS = 400
+
+
+@dataclass(frozen=True)
+class Handle:
+    """Refers to an object kept alive inside a worker, such as a loaded model."""
+
+    object_id: int
+    summary: Any = None
+
+
+@dataclass
+class Kept:
+    """Returned by a worker function: keep `value` in the worker and send back a Handle carrying `summary`."""
+
+    value: Any
+    summary: Any = None
+
+
+def import_target(target: str) -> Any:
+    """Resolve 'package.module:attribute'."""
+    module_name, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def short_message(exc: BaseException) -> str:
+    """First meaningful line of an exception, bounded: framework errors can be pages of MLIR."""
+    text = str(exc).strip() or type(exc).__name__
+    first = next((line.strip() for line in text.splitlines() if line.strip()), text)
+    if len(first) > _MAX_MESSAGE_CHARS:
+        first = first[: _MAX_MESSAGE_CHARS - 3] + "..."
+    return f"{type(exc).__name__}: {first}" if not isinstance(exc, EdgexError) else first
+
+
+def _child_main(conn: Any, kind: str, threads: int | None) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and ends us
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if threads:
+        for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            os.environ[variable] = str(threads)
+    for module in PRELOAD.get(kind, ()):
+        with contextlib.suppress(ImportError):  # reported properly by the first call that needs it
+            importlib.import_module(module)
+    objects: dict[int, Any] = {}
+    next_id = 1
+    while True:
+        try:
+            target, args, kwargs = conn.recv()
+        except (EOFError, OSError):
+            return
+        if target == _RELEASE:
+            objects.pop(args[0], None)
+            conn.send(("ok", None, None))
+            continue
+        try:
+            args = [objects[a.object_id] if isinstance(a, Handle) else a for a in args]
+            kwargs = {k: objects[v.object_id] if isinstance(v, Handle) else v for k, v in kwargs.items()}
+            result = import_target(target)(*args, **kwargs)
+            if isinstance(result, Kept):
+                objects[next_id] = result.value
+                result = Handle(next_id, result.summary)
+                next_id += 1
+            conn.send(("ok", result, None))
+        except BaseException as exc:  # noqa: BLE001 - everything is reported to the parent
+            portable: BaseException = exc if isinstance(exc, EdgexError) else RuntimeError(short_message(exc))
+            try:
+                conn.send(("error", portable, traceback.format_exc()))
+            except Exception:  # noqa: BLE001 - unpicklable payload
+                conn.send(("error", RuntimeError(short_message(exc)), traceback.format_exc()))
+
+
+class Worker:
+    """A child process of one framework family that runs 'module:function' calls."""
+
+    def __init__(self, kind: str, *, threads: int | None = None, debug: bool = False) -> None:
+        self.kind = kind
+        self.debug = debug
+        self._log_path: str | None = None
+        log = None
+        if not debug:  # framework chatter goes to a log file, not the user's terminal
+            handle, self._log_path = tempfile.mkstemp(prefix=f"edgex-{kind}-", suffix=".log")
+            log = os.fdopen(handle, "wb")
+        parent_socket, child_socket = socket.socketpair()
+        # A fresh interpreter (not multiprocessing's spawn): nothing of the caller's __main__ is re-imported.
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        command = [sys.executable, "-m", "edgex._worker_main", str(child_socket.fileno()), kind, str(threads or 0)]
+        self._process = subprocess.Popen(
+            command, pass_fds=(child_socket.fileno(),), stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env
+        )
+        child_socket.close()
+        if log is not None:
+            log.close()
+        self._conn = Connection(parent_socket.detach())
+        self._keep_log = False
+        _LIVE_WORKERS.add(self)
+
+    def call(
+        self,
+        target: str,
+        *args: Any,
+        what: str,
+        failure: type[EdgexError] = InternalError,
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Run `target(*args, **kwargs)` in the worker.
+
+        `what` names the step in error messages; unexpected exceptions, crashes and timeouts become `failure`.
+        EdgexErrors raised in the worker arrive unchanged.
+        """
+        if not self.alive:
+            raise self._crash_error(what, failure)
+        self._conn.send((target, args, kwargs))
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._conn.poll(_POLL_SECONDS):
+            if not self.alive and not self._conn.poll(0):
+                raise self._crash_error(what, failure)
+            if deadline is not None and time.monotonic() > deadline:
+                self.kill()
+                raise failure(f"{what} timed out after {timeout:g} s", hint="raise --timeout if the model is large")
+        try:
+            status, payload, worker_traceback = self._conn.recv()
+        except (EOFError, OSError):
+            raise self._crash_error(what, failure) from None
+        if status == "ok":
+            return payload
+        if isinstance(payload, EdgexError):
+            payload.details = payload.details or worker_traceback
+            raise payload
+        raise failure(f"{what} failed: {payload}", details=worker_traceback)
+
+    def release(self, handle: Handle) -> None:
+        """Drop a kept object (frees a loaded model before the next one is loaded)."""
+        self.call(_RELEASE, handle.object_id, what="releasing a model")
+
+    @property
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def _crash_error(self, what: str, failure: type[EdgexError]) -> EdgexError:
+        try:
+            code = self._process.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            code = None
+        how = f"signal {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit code {code}"
+        self._keep_log = True
+        log_note = f"; its log is {self._log_path}" if self._log_path else ""
+        return failure(
+            f"{what}: the {self.kind} worker process crashed ({how}){log_note}",
+            hint="re-run with --debug to see the framework's output",
+            details=self.log_tail(),
+        )
+
+    def log_tail(self, lines: int = 40) -> str:
+        if not self._log_path or not Path(self._log_path).exists():
+            return ""
+        return "\n".join(Path(self._log_path).read_text(errors="replace").splitlines()[-lines:])
+
+    def kill(self) -> None:
+        if self.alive:
+            self._process.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._process.wait(timeout=5)
+
+    def close(self) -> None:
+        """Let the worker exit on EOF, briefly; then end it: the parent owns every file, and TensorFlow's own
+        teardown alone takes about a second."""
+        if self not in _LIVE_WORKERS:
+            return
+        _LIVE_WORKERS.discard(self)
+        self._conn.close()
+        try:
+            self._process.wait(timeout=_EXIT_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        if self._log_path and not self._keep_log:
+            Path(self._log_path).unlink(missing_ok=True)
+
+
+class WorkerPool:
+    """The workers of one command: shared ones per kind (conversion) and dedicated ones (one model each)."""
+
+    def __init__(self, *, threads: int | None = None, debug: bool = False) -> None:
+        self.threads = threads
+        self.debug = debug
+        self._shared: dict[str, Worker] = {}
+        self._dedicated: list[Worker] = []
+
+    def shared(self, kind: str) -> Worker:
+        if kind not in self._shared or not self._shared[kind].alive:
+            self._shared[kind] = Worker(kind, threads=self.threads, debug=self.debug)
+        return self._shared[kind]
+
+    def dedicated(self, kind: str) -> Worker:
+        worker = Worker(kind, threads=self.threads, debug=self.debug)
+        self._dedicated.append(worker)
+        return worker
+
+    def close(self) -> None:
+        for worker in [*self._shared.values(), *self._dedicated]:
+            worker.close()
+        self._shared.clear()
+        self._dedicated.clear()
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+_LIVE_WORKERS: set[Worker] = set()
+
+
+@atexit.register
+def _close_all_workers() -> None:
+    for worker in list(_LIVE_WORKERS):
+        worker.kill()
+        worker.close()
