@@ -28,9 +28,9 @@ from edgex.quantize.modes import QuantMode, parse_modes
 from edgex.results import ArtifactInfo, RowResult, RowStatus, RunReport
 from edgex.sources import SourceOptions, SourceRef, ensure_loadable, resolve_source
 from edgex.sources.remote import RemoteRunner
-from edgex.targets import Target, get_target
+from edgex.targets import FinalizeOutcome, FinalizeRequest, Target, get_target
 from edgex.validation import ParitySession
-from edgex.workers import WorkerPool
+from edgex.workers import WorkerPool, import_target
 
 DEFAULT_CALIBRATION_SAMPLES = 200
 CALIBRATION_HINT = (
@@ -61,20 +61,29 @@ class ExportJob:
     mode: QuantMode
     converter: Converter
     path: Path
+    options: ExportOptions
 
 
 def plan_jobs(config: ExportConfig, ref: SourceRef) -> list[ExportJob]:
     """Every target x mode, validated before any slow work starts."""
     stem = config.name or ref.stem
-    jobs = []
+    jobs: list[ExportJob] = []
     for target_name in config.targets:
         target = get_target(target_name)
         converter = find_converter(ref.format, target.format)
+        options = target.adjust_options(config.export_options) if target.adjust_options else config.export_options
         supported = tuple(m for m in target.quant_modes if m in converter.quant_modes)
         for mode in parse_modes(config.modes or (target.default_mode.value,), supported, target.name):
             if converter.check_options is not None:
-                converter.check_options(mode, config.export_options)
-            jobs.append(ExportJob(target, mode, converter, target.artifact_path(config.out_dir, stem, mode)))
+                converter.check_options(mode, options)
+            path = target.artifact_path(config.out_dir, stem, mode)
+            clash = next((job for job in jobs if job.path == path), None)
+            if clash is not None:
+                raise UsageError(
+                    f"{clash.target.name} {clash.mode.value} and {target.name} {mode.value} would both write {path}",
+                    hint="export them in separate runs with different --out folders",
+                )
+            jobs.append(ExportJob(target, mode, converter, path, options))
     return jobs
 
 
@@ -179,7 +188,7 @@ def _export_one(
                 output=temp_path,
                 mode=job.mode,
                 calibration=calibration.arrays if calibration is not None and job.mode.needs_calibration else None,
-                options=config.export_options,
+                options=job.options,
             )
             worker = pool.shared(job.converter.worker)
             outcome = worker.call(
@@ -193,18 +202,43 @@ def _export_one(
         return _failed(row, exc)
     row.export_seconds = time.perf_counter() - clock
     row.notes.extend(outcome.notes)
-    row.artifact = ArtifactInfo(str(job.path), job.target.format, size_bytes(job.path), sha256_tree(job.path))
+    row.artifact = _artifact_info(job.path, job.target.format)
+    finalized = _finalize(job, ref, config, on_step)
+    row.notes.extend(finalized.notes)
+    row.sections.extend(finalized.sections)
+    row.details.update(finalized.details)
+    row.extra_artifacts = [_artifact_info(path, job.target.format) for path in finalized.extra_artifacts]
+    if finalized.error is not None:
+        _failed(row, finalized.error)
+        if not finalized.validate_anyway:
+            return row
     if session is None:
         return row
     on_step(f"{label}: validating")
-    artifact = SourceRef(spec=str(job.path), format=job.target.format, path=job.path)
+    validate_path = finalized.validate_path or job.path
+    artifact = SourceRef(
+        spec=str(validate_path), format=finalized.validate_format or job.target.format, path=validate_path
+    )
     try:
         parity, row.runtime = session.check(artifact, thresholds_for(job.mode, config.parity.threshold_overrides))
     except (ConversionError, MissingDependencyError) as exc:
         return _failed(row, exc)
     row.parity = parity
-    row.status = RowStatus.PASSED if parity.passed else RowStatus.PARITY_FAILED
+    if row.status is not RowStatus.EXPORT_FAILED:
+        row.status = RowStatus.PASSED if parity.passed else RowStatus.PARITY_FAILED
     return row
+
+
+def _artifact_info(path: Path, artifact_format: str) -> ArtifactInfo:
+    return ArtifactInfo(str(path), artifact_format, size_bytes(path), sha256_tree(path))
+
+
+def _finalize(job: ExportJob, ref: SourceRef, config: ExportConfig, on_step: Callable[[str], None]) -> FinalizeOutcome:
+    """The target's post-conversion step (e.g. an accelerator compiler), if it has one."""
+    if job.target.finalize is None:
+        return FinalizeOutcome()
+    request = FinalizeRequest(job.target, ref, job.path, config.out_dir, config.force, job.options, on_step)
+    return import_target(job.target.finalize)(request)
 
 
 def _failed(row: RowResult, exc: EdgexError) -> RowResult:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from edgex.errors import ExitCode
 from edgex.parity.compare import ParityResult
@@ -19,6 +20,16 @@ class RowStatus(StrEnum):
     @property
     def icon(self) -> str:
         return {"passed": "✅", "exported": "✅", "parity_failed": "❎", "export_failed": "❌"}[self.value]
+
+
+@dataclass
+class ReportSection:
+    """A target-specific table attached to a row (e.g. Edge TPU op mapping); rendered by every report writer."""
+
+    title: str
+    headers: list[str]
+    rows: list[list[str]]
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -43,6 +54,9 @@ class RowResult:
     route: str | None = None
     runtime: str | None = None
     notes: list[str] = field(default_factory=list)
+    extra_artifacts: list[ArtifactInfo] = field(default_factory=list)  # e.g. a compiled model beside the int8 one
+    sections: list[ReportSection] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)  # target-specific structured results (JSON)
 
 
 @dataclass

@@ -10,6 +10,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +25,7 @@ class ExportOptions:
 
     io_dtype: str | None = None  # I/O type of integer models: int8, uint8, int16 or float32
     batch_size: int | None = 1  # static batch baked into the artifact; None keeps the source's dynamic batch
+    target_options: dict[str, Any] = field(default_factory=dict)  # parsed and checked by the target's module
 
 
 @dataclass

@@ -24,6 +24,9 @@ def markdown(report: RunReport) -> str:
     if line:
         lines += ["", line]
     for row in report.rows:
+        for section in row.sections:
+            lines += ["", f"## {row.target} {row.mode}: {section.title}", ""]
+            lines += _table(section.headers, section.rows) + [f"\n{note}" for note in section.notes]
         if row.parity is None:
             continue
         lines += ["", f"## {row.target} {row.mode}: checks", ""]

@@ -18,6 +18,16 @@ def render(report: RunReport, console: Console) -> None:
     for cells in summary_rows(report):
         table.add_row(*cells, style=_STYLES.get(cells[0]))
     console.print(table)
+    for row in report.rows:
+        for section in row.sections:
+            extra = Table(title=f"{row.target} {row.mode}: {section.title}", title_justify="left")
+            for header in section.headers:
+                extra.add_column(header, overflow="fold")
+            for cells in section.rows:
+                extra.add_row(*cells)
+            console.print(extra)
+            for note in section.notes:
+                console.print(f"[dim]{note}[/dim]")
     line = reference_line(report)
     if line:
         console.print(f"[dim]{line}[/dim]")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from edgex.errors import UsageError
+from edgex.errors import EdgexError, UsageError
 from edgex.quantize.modes import QuantMode
 from edgex.suggest import did_you_mean
 
@@ -22,9 +24,38 @@ class Target:
     runtime: str  # what runs it on the device
     constraints: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
+    # Optional 'module:function' (FinalizeRequest) -> FinalizeOutcome, run in the parent after conversion
+    # (e.g. compile for an accelerator). It decides what gets validated.
+    finalize: str | None = None
+    # Optional: this target's defaults and constraints applied to the run's ExportOptions (raise UsageError
+    # for options the target cannot honour), e.g. forcing a static batch of 1.
+    adjust_options: Callable[[Any], Any] | None = None
 
     def artifact_path(self, out_dir: Path, stem: str, mode: QuantMode) -> Path:
         return out_dir / f"{stem}_{mode.file_tag}{self.extension}"
+
+
+@dataclass
+class FinalizeRequest:
+    target: Target
+    source: Any  # SourceRef
+    artifact: Path  # the converted artifact, already in place
+    out_dir: Path
+    force: bool
+    options: Any  # ExportOptions (target_options holds this target's settings)
+    on_step: Callable[[str], None]
+
+
+@dataclass
+class FinalizeOutcome:
+    validate_path: Path | None = None  # what parity runs on (default: the converted artifact)
+    validate_format: str | None = None  # its source format (default: the target's format)
+    extra_artifacts: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    sections: list[Any] = field(default_factory=list)  # ReportSection
+    details: dict[str, Any] = field(default_factory=dict)
+    error: EdgexError | None = None  # the row fails with it; artifacts written so far are kept
+    validate_anyway: bool = True  # run parity on validate_path even when `error` is set
 
 
 _TARGETS: dict[str, Target] = {}
