@@ -19,7 +19,11 @@ install: $(STAMP)
 
 demo: install
 	$(BIN)/edgex export demo --to tflite --quantize all --out $(DEMO_OUT) --force \
-		--report-json $(DEMO_OUT)/report.json --report-md $(DEMO_OUT)/report.md --junit $(DEMO_OUT)/junit.xml
+		--report-json $(DEMO_OUT)/tflite.json --report-md $(DEMO_OUT)/tflite.md --junit $(DEMO_OUT)/tflite.xml
+	$(BIN)/edgex export demo-torch --to executorch --quantize none --quantize int8 --out $(DEMO_OUT) --force \
+		--report-json $(DEMO_OUT)/executorch.json --report-md $(DEMO_OUT)/executorch.md --junit $(DEMO_OUT)/executorch.xml
+	$(BIN)/edgex export demo-torch --to pytorch-lite --out $(DEMO_OUT) --force \
+		--report-json $(DEMO_OUT)/pytorch-lite.json
 
 # pytest exits 5 when it collects nothing: that is a broken suite, reported as such.
 test: install

@@ -201,6 +201,106 @@ def mobilenet_rows(work: Path) -> list[dict]:
     return rows
 
 
+def torch_demo_rows(work: Path) -> list[dict]:
+    """The PyTorch digits twin: .pte (XNNPACK fp32/int8, portable int8) and .ptl against torch eager."""
+    rows = []
+    for target, modes in (
+        ("executorch-xnnpack", ("none", "int8")),
+        ("executorch-portable", ("int8",)),
+        ("pytorch-lite", ("none",)),
+    ):
+        report_path = work / f"torch_{target}.json"
+        args = [
+            "export",
+            "demo-torch",
+            "--to",
+            target,
+            "--out",
+            work / "torch",
+            "--force",
+            "--runs",
+            "200",
+            "--report-json",
+            report_path,
+        ]
+        for mode in modes:
+            args += ["-q", mode]
+        result, _ = _edgex(*args)
+        if not report_path.exists():
+            raise SystemExit(f"{target} export failed:\n{result.stdout}\n{result.stderr}")
+        for row in json.loads(report_path.read_text())["rows"]:
+            parity = row["parity"]
+            delegation = row["details"].get("delegation")
+            rows.append(
+                {
+                    "target": target,
+                    "mode": row["mode"],
+                    "status": row["status"],
+                    "size_kb": row["artifact"]["size_bytes"] / 1024,
+                    "top1": parity["outputs"][0]["top1_agreement"],
+                    "latency_ms": parity["exported_latency"]["median_ms"],
+                    "reference_ms": parity["reference_latency"]["median_ms"],
+                    "latency_ratio": parity["latency_ratio"],
+                    "rss_mb": parity["exported_memory"]["peak_rss_mb"],
+                    "reference_rss_mb": parity["reference_memory"]["peak_rss_mb"],
+                    "export_s": row["export_seconds"],
+                    "delegated": "-" if delegation is None else f"{delegation['delegated_share']:.0%}",
+                }
+            )
+    fp32 = next(r for r in rows if r["target"] == "executorch-xnnpack" and r["mode"] == "none")
+    for row in rows:
+        row["size_ratio"] = row["size_kb"] / fp32["size_kb"]
+    return rows
+
+
+def torch_mobilenet_rows(work: Path) -> list[dict]:
+    images = work / "mnv2_nchw.npy"
+    np_script = "import numpy as np, sys; np.save(sys.argv[1], np.random.default_rng(0).random((16, 3, 224, 224), "
+    np_script += "dtype=np.float32) * 2 - 1)"
+    _python("-c", np_script, str(images))
+    report_path = work / "mnv2_torch.json"
+    result, wall = _edgex(
+        "export",
+        ROOT / "benchmarks" / "models" / "mobilenet_v2.py:build",
+        "--to",
+        "executorch",
+        "-q",
+        "none",
+        "-q",
+        "int8",
+        "--calib",
+        images,
+        "--validate",
+        images,
+        "--out",
+        work / "mnv2_torch",
+        "--force",
+        "--runs",
+        "30",
+        "--report-json",
+        report_path,
+    )
+    if not report_path.exists():
+        raise SystemExit(f"MobileNetV2 (PyTorch) export failed:\n{result.stdout}\n{result.stderr}")
+    rows = []
+    for row in json.loads(report_path.read_text())["rows"]:
+        parity = row["parity"]
+        rows.append(
+            {
+                "mode": row["mode"],
+                "size_mb": row["artifact"]["size_bytes"] / 2**20,
+                "latency_ms": parity["exported_latency"]["median_ms"],
+                "reference_ms": parity["reference_latency"]["median_ms"],
+                "latency_ratio": parity["latency_ratio"],
+                "delegated": row["details"]["delegation"]["delegated_share"],
+                "subgraphs": row["details"]["delegation"]["delegated_subgraphs"],
+                "export_s": row["export_seconds"],
+            }
+        )
+    rows.append({"wall_s": wall})
+    return rows
+
+
 def _table(headers: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
@@ -208,6 +308,76 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 
 def _versus(ours: float, bare: float, digits: int) -> str:
     return f"{ours:.{digits}f} / {bare:.{digits}f} ({ours / bare:.2f}x)"
+
+
+def render_torch(demo: list[dict], mobilenet: list[dict]) -> str:
+    demo_table = _table(
+        [
+            "target",
+            "mode",
+            "size KB (x .pte fp32)",
+            "top-1 agree %",
+            "latency ms median",
+            "x torch eager",
+            "peak RSS MB (torch)",
+            "export s",
+            "delegated",
+        ],
+        [
+            [
+                r["target"],
+                r["mode"],
+                f"{r['size_kb']:.1f} ({r['size_ratio']:.2f}x)",
+                f"{r['top1']:.1f}",
+                f"{r['latency_ms']:.4f}",
+                f"{r['latency_ratio']:.3f}x",
+                f"{r['rss_mb']:.0f} ({r['reference_rss_mb']:.0f})",
+                f"{r['export_s']:.1f}",
+                r["delegated"],
+            ]
+            for r in demo
+        ],
+    )
+    mnv2 = [r for r in mobilenet if "mode" in r]
+    mnv2_table = _table(
+        [
+            "mode",
+            "size MB",
+            "latency ms median",
+            "torch eager ms",
+            "x torch eager",
+            "delegated (subgraphs)",
+            "export s",
+        ],
+        [
+            [
+                r["mode"],
+                f"{r['size_mb']:.2f}",
+                f"{r['latency_ms']:.2f}",
+                f"{r['reference_ms']:.2f}",
+                f"{r['latency_ratio']:.3f}x",
+                f"{r['delegated']:.0%} ({r['subgraphs']})",
+                f"{r['export_s']:.1f}",
+            ]
+            for r in mnv2
+        ],
+    )
+    return f"""
+## Digits CNN, PyTorch twin: ExecuTorch .pte and PyTorch-Mobile .ptl
+
+Same held-out split; reference is torch eager (`torch.no_grad`, 1 thread). `portable` runs ExecuTorch's
+reference C++ kernels (no delegate): it is the fallback for any CPU, not the fast path.
+
+{demo_table}
+
+## MobileNetV2 (PyTorch, defined in benchmarks/models/mobilenet_v2.py, random weights, 1x3x224x224)
+
+int8 calibrated on 16 random images given explicitly: latency, size and delegation coverage only.
+
+{mnv2_table}
+
+Whole run (2 modes, conversion + validation + timing): {mobilenet[-1]["wall_s"]:.0f} s.
+"""
 
 
 def render(help_s: float, demo: list[dict], mobilenet: list[dict]) -> str:
@@ -303,7 +473,9 @@ def main() -> None:
         help_s = help_time()
         demo = demo_rows(work)
         mobilenet = mobilenet_rows(work)
-    text = render(help_s, demo, mobilenet)
+        torch_demo = torch_demo_rows(work)
+        torch_mobilenet = torch_mobilenet_rows(work)
+    text = render(help_s, demo, mobilenet) + render_torch(torch_demo, torch_mobilenet)
     print(text)
     args.out.write_text(text)
 

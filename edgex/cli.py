@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from edgex import __version__
+from edgex.cli_edgetpu import edgetpu_export_options, edgetpu_group, pop_edgetpu_options
 from edgex.errors import EdgexError, ExitCode
 
 EPILOG = "Exit codes: 0 ok, 1 parity failed, 2 bad input, 3 conversion failed, 4 missing dependency, 70 internal error."
@@ -35,6 +36,46 @@ def _compose(*decorators: Callable[[Callable], Callable]) -> Callable[[Callable]
 
 
 debug_option = click.option("--debug", is_flag=True, help="Show tracebacks and framework logs.")
+
+
+def _shape(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> tuple[tuple[int, ...], ...]:
+    shapes = []
+    for value in values:
+        try:
+            shapes.append(tuple(int(part) for part in value.lower().split("x")))
+        except ValueError:
+            raise click.BadParameter(f"'{value}' is not a shape like 1x3x224x224") from None
+    return tuple(shapes)
+
+
+def _dynamic_dims(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]):
+    from edgex.sources import DynamicDim
+
+    dims = []
+    for value in values:
+        name, _, bounds = value.partition("=")
+        name, _, axis = name.partition(":")
+        low, _, high = bounds.partition("..")
+        try:
+            axis_index = int(axis) if axis else (0 if name == "batch" else None)
+            if axis_index is None:
+                raise ValueError
+            dims.append(DynamicDim(name, axis_index, int(low), int(high)))
+        except ValueError:
+            raise click.BadParameter(
+                f"'{value}' is not NAME[:AXIS]=MIN..MAX (AXIS defaults to 0 for 'batch')"
+            ) from None
+    return tuple(dims)
+
+
+source_options = _compose(
+    click.option("--signature", help="SavedModel / TFLite signature to use [default: serving_default]."),
+    click.option("--input-shape", "input_shapes", multiple=True, callback=_shape,
+                 help="PyTorch: input shape like 1x3x224x224, one per input (when the factory gives no examples)."),
+    click.option("--input-dtype", "input_dtypes", multiple=True, help="PyTorch: input dtype per input [float32]."),
+    click.option("--weights", type=click.Path(path_type=Path),
+                 help="PyTorch: state_dict checkpoint, loaded with torch.load(weights_only=True)."),
+)
 
 data_options = _compose(
     click.option(
@@ -118,6 +159,36 @@ def _parity_config(options: dict[str, Any], data_spec: str | None):
     )
 
 
+def _with_backend(targets: tuple[str, ...], backend: str | None) -> tuple[str, ...]:
+    """`--to executorch --backend portable` is spelled `--to executorch-portable` in the registry."""
+    if backend is None:
+        return targets
+    from edgex.errors import UsageError
+    from edgex.targets import get_target
+
+    chosen = tuple(f"executorch-{backend}" if get_target(name).format == "pte" else name for name in targets)
+    if chosen == targets and not any(name.startswith("executorch-") for name in targets):
+        raise UsageError("--backend applies to ExecuTorch targets", hint="add --to executorch")
+    return chosen
+
+
+def _target_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Options that only some targets read (each target's module validates its own)."""
+    return {key: options[key] for key in ("min_delegated",) if options.get(key) is not None}
+
+
+def _source_options(options: dict[str, Any]):
+    from edgex.sources import SourceOptions
+
+    return SourceOptions(
+        signature=options["signature"],
+        input_shapes=options["input_shapes"],
+        input_dtypes=tuple(options["input_dtypes"]),
+        weights=options["weights"],
+        dynamic_dims=options.get("dynamic_dims", ()),
+    )
+
+
 def _preprocess(options: dict[str, Any]):
     from edgex.data.images import ImagePreprocess
 
@@ -149,6 +220,8 @@ def _finish(report, options: dict[str, Any]) -> int:
     from edgex.report.table import render
 
     console = Console()
+    if not console.is_terminal:  # CI logs: do not fold the table into 80 columns
+        console = Console(width=max(console.width, 200))
     render(report, console)
     if options.get("debug"):
         for row in report.rows:
@@ -196,7 +269,13 @@ def _run_with_progress(debug: bool, function: Callable[[Callable[[str], None]], 
     type=click.Choice(["int8", "uint8", "int16", "float32"]),
     help="I/O type of integer models [int8 mode: int8; int16x8: float32].",
 )
-@click.option("--signature", help="SavedModel / TFLite signature to use [default: serving_default].")
+@source_options
+@click.option("--dynamic-dim", "dynamic_dims", multiple=True, callback=_dynamic_dims,
+              help="PyTorch export: a dimension that may vary, e.g. batch=1..16 or seq:1=1..128.")
+@click.option("--backend", type=click.Choice(["xnnpack", "portable"]),
+              help="ExecuTorch backend for --to executorch [default: xnnpack].")
+@click.option("--min-delegated", type=float,
+              help="ExecuTorch XNNPACK: fail (exit 1) if fewer than this fraction of nodes are delegated.")
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
@@ -206,6 +285,8 @@ def _run_with_progress(debug: bool, function: Callable[[Callable[[str], None]], 
 )
 @click.option("--dynamic-batch", is_flag=True, help="Keep the source's dynamic batch dimension instead.")
 @click.option("--timeout", type=float, default=1200.0, show_default=True, help="Seconds per conversion.")
+# Edge TPU options (edgex/cli_edgetpu.py): gathered into ExportOptions.target_options
+@edgetpu_export_options
 @data_options
 @threshold_options
 @bench_options
@@ -221,7 +302,6 @@ def export(source: str, **options: Any) -> int:
     from edgex.data.providers import DataSpec
     from edgex.export import ExportConfig, run_export
     from edgex.exporters import ExportOptions
-    from edgex.sources import SourceOptions
 
     debug = _debug(options)
     calibration = (
@@ -229,14 +309,16 @@ def export(source: str, **options: Any) -> int:
     )
     config = ExportConfig(
         source=source,
-        targets=options["targets"],
+        targets=_with_backend(options["targets"], options["backend"]),
         modes=options["modes"],
         out_dir=options["out_dir"],
         force=options["force"],
         name=options["name"],
-        source_options=SourceOptions(signature=options["signature"]),
+        source_options=_source_options(options),
         export_options=ExportOptions(
-            io_dtype=options["io_dtype"], batch_size=None if options["dynamic_batch"] else options["batch_size"]
+            io_dtype=options["io_dtype"],
+            batch_size=None if options["dynamic_batch"] else options["batch_size"],
+            target_options={**_target_options(options), **pop_edgetpu_options(options)},
         ),
         calibration=calibration,
         parity=_parity_config(options, options["validate_data"]),
@@ -254,7 +336,7 @@ def export(source: str, **options: Any) -> int:
 @click.option(
     "--quantize", "-q", "mode", help="Apply this mode's default thresholds [default: read from the artifact]."
 )
-@click.option("--signature", help="SavedModel signature of SOURCE.")
+@source_options
 @data_options
 @threshold_options
 @bench_options
@@ -266,7 +348,6 @@ def validate(source: str, artifacts: tuple[str, ...], **options: Any) -> int:
     \b
     edgex validate model.keras dist/model_int8.tflite --data val.npz --labels val_labels.npy
     """
-    from edgex.sources import SourceOptions
     from edgex.validation import ValidateConfig, run_validate
 
     debug = _debug(options)
@@ -274,7 +355,7 @@ def validate(source: str, artifacts: tuple[str, ...], **options: Any) -> int:
         source=source,
         artifacts=artifacts,
         mode=options["mode"],
-        source_options=SourceOptions(signature=options["signature"]),
+        source_options=_source_options(options),
         parity=_parity_config(options, options["data"]),
         debug=debug,
     )
@@ -302,6 +383,9 @@ def targets(as_json: bool) -> int:
 
     print_targets(as_json)
     return 0
+
+
+cli.add_command(edgetpu_group)
 
 
 def _debug(options: dict[str, Any]) -> bool:

@@ -93,7 +93,7 @@ def with_demo_defaults(config: ExportConfig) -> tuple[ExportConfig, list[str]]:
         return config, []
     calibration = config.calibration or DataSpec(str(demo.calibration))
     parity = demo_parity(config.parity, demo)
-    name = config.name or demo.source.stem
+    name = config.name or demo.stem
     note = f"demo model: {demo.description}; bundled calibration and held-out data used unless given"
     return replace(config, calibration=calibration, parity=parity, name=name), [note]
 
@@ -114,6 +114,8 @@ def run_export(config: ExportConfig, on_step: Callable[[str], None] = lambda _: 
     prepare_output_dir(config.out_dir)
     for job in jobs:
         refuse_overwrite(job.path, config.force)
+        for companion in job.target.companion_outputs(job.path) if job.target.companion_outputs else []:
+            refuse_overwrite(companion, config.force)
 
     bench = config.parity.bench
     with WorkerPool(threads=bench.threads, debug=config.debug) as pool:
@@ -189,6 +191,7 @@ def _export_one(
                 mode=job.mode,
                 calibration=calibration.arrays if calibration is not None and job.mode.needs_calibration else None,
                 options=job.options,
+                settings=dict(job.target.settings),
             )
             worker = pool.shared(job.converter.worker)
             outcome = worker.call(
@@ -202,17 +205,23 @@ def _export_one(
         return _failed(row, exc)
     row.export_seconds = time.perf_counter() - clock
     row.notes.extend(outcome.notes)
+    row.details.update(outcome.details)
+    row.sections.extend(outcome.sections)
+    row.checks.extend(outcome.checks)
     row.artifact = _artifact_info(job.path, job.target.format)
     finalized = _finalize(job, ref, config, on_step)
     row.notes.extend(finalized.notes)
     row.sections.extend(finalized.sections)
     row.details.update(finalized.details)
+    row.checks.extend(finalized.checks)
     row.extra_artifacts = [_artifact_info(path, job.target.format) for path in finalized.extra_artifacts]
     if finalized.error is not None:
         _failed(row, finalized.error)
         if not finalized.validate_anyway:
             return row
     if session is None:
+        if row.status is RowStatus.EXPORTED and row.failed_checks:
+            row.status = RowStatus.PARITY_FAILED
         return row
     on_step(f"{label}: validating")
     validate_path = finalized.validate_path or job.path
@@ -220,12 +229,14 @@ def _export_one(
         spec=str(validate_path), format=finalized.validate_format or job.target.format, path=validate_path
     )
     try:
-        parity, row.runtime = session.check(artifact, thresholds_for(job.mode, config.parity.threshold_overrides))
+        parity, info = session.check(artifact, thresholds_for(job.mode, config.parity.threshold_overrides))
     except (ConversionError, MissingDependencyError) as exc:
         return _failed(row, exc)
     row.parity = parity
+    row.runtime = info.runtime
+    row.notes.extend(info.notes)
     if row.status is not RowStatus.EXPORT_FAILED:
-        row.status = RowStatus.PASSED if parity.passed else RowStatus.PARITY_FAILED
+        row.status = RowStatus.PARITY_FAILED if row.failed_checks else RowStatus.PASSED
     return row
 
 

@@ -7,14 +7,14 @@ from enum import StrEnum
 from typing import Any
 
 from edgex.errors import ExitCode
-from edgex.parity.compare import ParityResult
+from edgex.parity.compare import Check, ParityResult
 from edgex.specs import ModelSignature
 
 
 class RowStatus(StrEnum):
     PASSED = "passed"  # exported and parity checks passed
     EXPORTED = "exported"  # exported, not validated (no validation data)
-    PARITY_FAILED = "parity_failed"
+    PARITY_FAILED = "parity_failed"  # a parity check or an artifact gate (e.g. --min-delegated) failed
     EXPORT_FAILED = "export_failed"
 
     @property
@@ -30,6 +30,7 @@ class ReportSection:
     headers: list[str]
     rows: list[list[str]]
     notes: list[str] = field(default_factory=list)
+    terminal: bool = True  # False: only in Markdown/JSON (details nobody needs on screen when all is well)
 
 
 @dataclass
@@ -57,6 +58,12 @@ class RowResult:
     extra_artifacts: list[ArtifactInfo] = field(default_factory=list)  # e.g. a compiled model beside the int8 one
     sections: list[ReportSection] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)  # target-specific structured results (JSON)
+    checks: list[Check] = field(default_factory=list)  # gates on the artifact itself (e.g. delegated share)
+
+    @property
+    def failed_checks(self) -> list[Check]:
+        parity = self.parity.failed_checks if self.parity is not None else []
+        return [c for c in self.checks if not c.passed] + parity
 
 
 @dataclass

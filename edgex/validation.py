@@ -32,10 +32,11 @@ from edgex.quantize.modes import QuantMode, parse_modes
 from edgex.results import ArtifactInfo, RowResult, RowStatus, RunReport
 from edgex.sources import SourceOptions, SourceRef, ensure_loadable, resolve_source
 from edgex.sources.remote import RemoteRunner
+from edgex.specs import RunnerInfo
 from edgex.workers import WorkerPool, import_target
 
 # Artifact format -> 'module:function' (Path) -> QuantMode, to pick default thresholds for an existing artifact.
-MODE_READERS = {"tflite": "edgex.inspection.tflite:quant_mode_of"}
+MODE_READERS = {"tflite": "edgex.inspection.tflite:quant_mode_of", "pte": "edgex.inspection.pte:quant_mode_of"}
 
 
 class ParitySession:
@@ -66,8 +67,8 @@ class ParitySession:
             self._reference_memory = self.reference.memory()
         return self._reference_outputs
 
-    def check(self, artifact: SourceRef, thresholds: Thresholds) -> tuple[ParityResult, str]:
-        """Compare one artifact; returns the result and the runtime that ran it."""
+    def check(self, artifact: SourceRef, thresholds: Thresholds) -> tuple[ParityResult, RunnerInfo]:
+        """Compare one artifact; returns the result and what the runtime that ran it says about itself."""
         reference_outputs = self.reference_outputs()
         runner = RemoteRunner(self.pool, artifact, threads=self.bench.threads, load_failure=ConversionError)
         try:
@@ -101,7 +102,7 @@ class ParitySession:
                     result.checks.append(extra)
             result.exported_memory = runner.memory()
             self.runtime_versions.update(runner.versions())
-            return result, info.runtime
+            return result, info
         finally:
             runner.close()
 
@@ -182,11 +183,13 @@ def _validate_one(session: ParitySession, artifact: SourceRef, mode: QuantMode, 
         ),
     )
     try:
-        result, row.runtime = session.check(artifact, thresholds_for(mode, parity.threshold_overrides))
+        result, info = session.check(artifact, thresholds_for(mode, parity.threshold_overrides))
     except (ConversionError, MissingDependencyError) as exc:
         row.status = RowStatus.EXPORT_FAILED
         row.error, row.error_exit_code, row.error_details = exc.one_line(), int(exc.exit_code), exc.details
         return row
     row.parity = result
+    row.runtime = info.runtime
+    row.notes.extend(info.notes)
     row.status = RowStatus.PASSED if result.passed else RowStatus.PARITY_FAILED
     return row

@@ -102,10 +102,19 @@ def _child_main(conn: Any, kind: str, threads: int | None) -> None:
             conn.send(("ok", result, None))
         except BaseException as exc:  # noqa: BLE001 - everything is reported to the parent
             portable: BaseException = exc if isinstance(exc, EdgexError) else RuntimeError(short_message(exc))
+            details = _full_traceback(exc)
             try:
-                conn.send(("error", portable, traceback.format_exc()))
+                conn.send(("error", portable, details))
             except Exception:  # noqa: BLE001 - unpicklable payload
-                conn.send(("error", RuntimeError(short_message(exc)), traceback.format_exc()))
+                conn.send(("error", RuntimeError(short_message(exc)), details))
+
+
+def _full_traceback(exc: BaseException) -> str:
+    """The traceback, including the framework error a one-line EdgexError replaced (`raise ... from None`)."""
+    text = "".join(traceback.format_exception(exc))
+    if exc.__suppress_context__ and exc.__context__ is not None:
+        text = "".join(traceback.format_exception(exc.__context__)) + "\n" + text
+    return text
 
 
 class Worker:

@@ -45,6 +45,16 @@ def tf_factory(name: str, *args: Any) -> Any:
     return in_worker("tf", f"tests.factories:{name}", *args)
 
 
+def assert_one_line_error(result: subprocess.CompletedProcess[str], code: int, *words: str) -> None:
+    """A user error: the exit code, exactly one 'edgex: error:' line naming `words`, and no traceback."""
+    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("edgex: error:"), result.stderr
+    assert "Traceback" not in result.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
 def load_json(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.helpers import DEMO_KERAS, leftovers, run_edgex
+from tests.helpers import DEMO_KERAS, assert_one_line_error, leftovers, run_edgex
 
 HEAVY = ("tensorflow", "torch", "keras", "executorch", "onnxruntime", "jax", "litert_torch")
 
@@ -44,25 +44,15 @@ def test_targets_json_lists_tflite_with_modes() -> None:
     assert set(rows["tflite"]["from"]) >= {"keras", "savedmodel"}
 
 
-def _one_line_error(result: subprocess.CompletedProcess[str], code: int, *words: str) -> None:
-    assert result.returncode == code, (result.returncode, result.stderr)
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("edgex: error:")
-    assert "Traceback" not in result.stderr
-    for word in words:
-        assert word in lines[0], lines[0]
-
-
 def test_missing_file(tmp_path) -> None:
-    _one_line_error(
+    assert_one_line_error(
         run_edgex("export", tmp_path / "nope.keras", "--out", tmp_path / "out"), 2, "nope.keras", "no such file"
     )
     assert leftovers(tmp_path / "out") == []
 
 
 def test_unknown_target_suggests_the_closest(tmp_path) -> None:
-    _one_line_error(
+    assert_one_line_error(
         run_edgex("export", DEMO_KERAS, "--to", "tflit", "--out", tmp_path),
         2,
         "unknown target",
@@ -71,8 +61,8 @@ def test_unknown_target_suggests_the_closest(tmp_path) -> None:
 
 
 def test_unknown_mode_and_unsupported_io_dtype(tmp_path) -> None:
-    _one_line_error(run_edgex("export", DEMO_KERAS, "-q", "int4", "--out", tmp_path), 2, "did you mean 'int8'")
-    _one_line_error(
+    assert_one_line_error(run_edgex("export", DEMO_KERAS, "-q", "int4", "--out", tmp_path), 2, "did you mean 'int8'")
+    assert_one_line_error(
         run_edgex("export", DEMO_KERAS, "-q", "fp16", "--io-dtype", "uint8", "--out", tmp_path), 2, "--io-dtype uint8"
     )
 
@@ -80,7 +70,7 @@ def test_unknown_mode_and_unsupported_io_dtype(tmp_path) -> None:
 def test_full_integer_without_calibration_is_refused(tmp_path) -> None:
     model = tmp_path / "model.keras"
     model.write_bytes(DEMO_KERAS.read_bytes())
-    _one_line_error(
+    assert_one_line_error(
         run_edgex("export", model, "-q", "int8", "--out", tmp_path / "out"), 2, "needs calibration data", "--calib"
     )
     assert leftovers(tmp_path / "out") == []
@@ -89,14 +79,14 @@ def test_full_integer_without_calibration_is_refused(tmp_path) -> None:
 def test_corrupt_model(tmp_path) -> None:
     corrupt = tmp_path / "broken.keras"
     corrupt.write_bytes(DEMO_KERAS.read_bytes()[:5000])
-    _one_line_error(run_edgex("export", corrupt, "--out", tmp_path / "out"), 2, "broken.keras", "corrupt")
+    assert_one_line_error(run_edgex("export", corrupt, "--out", tmp_path / "out"), 2, "broken.keras", "corrupt")
     assert leftovers(tmp_path / "out") == []
 
 
 def test_unwritable_output_folder(tmp_path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    _one_line_error(run_edgex("export", DEMO_KERAS, "--out", blocker / "dist"), 2, "not writable")
+    assert_one_line_error(run_edgex("export", DEMO_KERAS, "--out", blocker / "dist"), 2, "not writable")
 
 
 def test_debug_shows_the_traceback(tmp_path) -> None:

@@ -37,3 +37,9 @@ def keep_counter() -> Kept:
 def bump(counter: dict) -> int:
     counter["count"] += 1
     return counter["count"]
+
+
+def loaded_frameworks() -> list[str]:
+    import sys
+
+    return sorted(m for m in ("torch", "tensorflow", "keras") if m in sys.modules)

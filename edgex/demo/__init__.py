@@ -15,7 +15,8 @@ HERE = Path(__file__).resolve().parent
 @dataclass(frozen=True)
 class DemoModel:
     name: str
-    source: Path
+    source: str  # a path or a factory spec
+    stem: str  # artifact file stem
     calibration: Path
     validation: Path
     labels: Path
@@ -25,11 +26,21 @@ class DemoModel:
 DEMOS = {
     "demo": DemoModel(
         name="demo",
-        source=HERE / "digits" / "digits.keras",
+        source=str(HERE / "digits" / "digits.keras"),
+        stem="digits",
         calibration=HERE / "digits" / "digits_calib.npz",
         validation=HERE / "digits" / "digits_val.npz",
         labels=HERE / "digits" / "digits_val_labels.npy",
         description="Keras CNN trained on scikit-learn digits (8x8x1, 10 classes); sample_apps/models/train_digits.py",
+    ),
+    "demo-torch": DemoModel(
+        name="demo-torch",
+        source="edgex.demo.digits_torch:build",
+        stem="digits_torch",
+        calibration=HERE / "digits" / "digits_calib.npz",
+        validation=HERE / "digits" / "digits_val.npz",
+        labels=HERE / "digits" / "digits_val_labels.npy",
+        description="PyTorch twin of the digits CNN (NHWC input); sample_apps/models/train_digits_torch.py",
     ),
 }
 

@@ -35,11 +35,15 @@ class ConversionRequest:
     mode: QuantMode
     calibration: dict[str, np.ndarray] | None
     options: ExportOptions = field(default_factory=ExportOptions)
+    settings: dict[str, Any] = field(default_factory=dict)  # the target's fixed settings, e.g. {"backend": "xnnpack"}
 
 
 @dataclass
 class ConversionOutcome:
     notes: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)  # structured facts for the JSON report
+    sections: list[Any] = field(default_factory=list)  # ReportSection tables
+    checks: list[Any] = field(default_factory=list)  # parity.compare.Check gates on the artifact itself
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,7 @@ class Converter:
 
 
 _CONVERTERS: dict[str, Converter] = {}
-_MODULES = ("tflite_from_tf",)
+_MODULES = ("tflite_from_tf", "executorch", "pytorch_lite")
 
 
 def register(converter: Converter) -> Converter:

@@ -68,10 +68,11 @@ def _converter_for(request: ConversionRequest) -> Any:
     return tf.lite.TFLiteConverter.from_concrete_functions([concrete], loaded)
 
 
-def _representative(calibration: dict[str, np.ndarray]) -> Iterator[dict[str, np.ndarray]]:
+def _representative(calibration: dict[str, np.ndarray], batch: int) -> Iterator[dict[str, np.ndarray]]:
+    """Calibration samples in batches of the artifact's static batch (a batch-2 graph cannot take one sample)."""
     count = len(next(iter(calibration.values())))
-    for index in range(count):
-        yield {name: array[index : index + 1] for name, array in calibration.items()}
+    for start in range(0, count - batch + 1, batch):
+        yield {name: array[start : start + batch] for name, array in calibration.items()}
 
 
 def io_dtype_for(mode: QuantMode, requested: str | None) -> str | None:
@@ -90,7 +91,9 @@ def io_dtype_for(mode: QuantMode, requested: str | None) -> str | None:
     return requested
 
 
-def configure(converter: Any, mode: QuantMode, calibration: dict[str, np.ndarray] | None, io_dtype: str | None) -> None:
+def configure(
+    converter: Any, mode: QuantMode, calibration: dict[str, np.ndarray] | None, io_dtype: str | None, batch: int
+) -> None:
     import tensorflow as tf
 
     if mode is QuantMode.NONE:
@@ -103,7 +106,7 @@ def configure(converter: Any, mode: QuantMode, calibration: dict[str, np.ndarray
         return
     if not calibration:
         raise UsageError(f"--quantize {mode.value} needs calibration data", hint="pass --calib")
-    converter.representative_dataset = lambda: _representative(calibration)
+    converter.representative_dataset = lambda: _representative(calibration, batch)
     if mode is QuantMode.INT8:
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     else:
@@ -117,7 +120,7 @@ def configure(converter: Any, mode: QuantMode, calibration: dict[str, np.ndarray
 def convert(request: ConversionRequest) -> ConversionOutcome:
     io_dtype = io_dtype_for(request.mode, request.options.io_dtype)
     converter = _converter_for(request)
-    configure(converter, request.mode, request.calibration, io_dtype)
+    configure(converter, request.mode, request.calibration, io_dtype, request.options.batch_size or 1)
     try:
         flatbuffer = converter.convert()
     except UsageError:

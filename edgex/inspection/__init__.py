@@ -12,6 +12,7 @@ from edgex.workers import import_target
 # Artifact suffix -> 'module:function' (Path) -> Inspection. One entry per format.
 INSPECTORS = {
     ".tflite": "edgex.inspection.tflite_summary:inspect_tflite",
+    ".pte": "edgex.inspection.pte:inspect_pte",
 }
 
 

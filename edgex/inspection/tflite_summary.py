@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from edgex.edgetpu.darwinn import edgetpu_inspection
 from edgex.inspection import Inspection, TensorRow
 from edgex.inspection.tflite import TFLiteModel, TFLiteTensor, read_tflite
 
@@ -48,6 +49,8 @@ def inspect_tflite(path: Path) -> Inspection:
         "min runtime version": model.min_runtime_version,
         "custom ops": ", ".join(sorted({op.name for op in model.ops if op.custom})) or "(none)",
     }
+    edgetpu_summary, edgetpu_notes = edgetpu_inspection(model)  # compiled Edge TPU models: package, CPU ops
+    summary.update(edgetpu_summary)
     return Inspection(
         path=str(path),
         format="tflite",
@@ -57,4 +60,5 @@ def inspect_tflite(path: Path) -> Inspection:
         inputs=_io_rows(model, "inputs"),
         outputs=_io_rows(model, "outputs"),
         op_histogram=dict(sorted(histogram.items(), key=lambda item: (-item[1], item[0]))),
+        notes=edgetpu_notes,
     )

@@ -41,6 +41,12 @@ MODE_HELP = (
 )
 
 
+def mode_from_name(stem: str) -> QuantMode | None:
+    """The mode tag edgex puts at the end of artifact names (<stem>_..._<tag>), if there is one."""
+    tags = {mode.file_tag: mode for mode in QuantMode}
+    return tags.get(stem.rpartition("_")[2])
+
+
 def parse_modes(values: tuple[str, ...] | list[str], supported: tuple[QuantMode, ...], target: str) -> list[QuantMode]:
     """Expand 'all' and comma lists; keep order, drop duplicates; reject modes the target does not support."""
     modes: list[QuantMode] = []

@@ -22,9 +22,7 @@ def junit_xml(report: RunReport) -> str:
             errors += 1
             ET.SubElement(export_case, "error", message=row.error or "failed").text = row.error_details or row.error
             continue
-        if row.parity is None:
-            continue
-        for check in row.parity.checks:
+        for check in [*row.checks, *(row.parity.checks if row.parity else [])]:
             name = f"{check.name}[{check.output}]" if check.output else check.name
             case = ET.SubElement(suite, "testcase", classname=classname, name=name)
             tests += 1

@@ -35,10 +35,12 @@ def _size(row: RowResult, float_sizes: dict[str, int]) -> str:
 def _note(row: RowResult) -> str:
     if row.status is RowStatus.EXPORT_FAILED:
         return row.error or "export failed"
+    failed = row.failed_checks
+    if failed:
+        return "; ".join(check.describe() for check in failed)
     if row.parity is None:
         return "not validated (no validation data)"
-    failed = row.parity.failed_checks
-    return "; ".join(check.describe() for check in failed) if failed else ", ".join(row.notes)
+    return ", ".join(row.notes)
 
 
 def row_cells(row: RowResult, float_sizes: dict[str, int]) -> list[str]:

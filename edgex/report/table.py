@@ -19,7 +19,7 @@ def render(report: RunReport, console: Console) -> None:
         table.add_row(*cells, style=_STYLES.get(cells[0]))
     console.print(table)
     for row in report.rows:
-        for section in row.sections:
+        for section in (s for s in row.sections if s.terminal):
             extra = Table(title=f"{row.target} {row.mode}: {section.title}", title_justify="left")
             for header in section.headers:
                 extra.add_column(header, overflow="fold")

@@ -15,10 +15,24 @@ from edgex.errors import UsageError, require_module
 
 
 @dataclass(frozen=True)
+class DynamicDim:
+    """`--dynamic-dim batch=1..16`: axis `axis` of every input may vary between `low` and `high`."""
+
+    name: str
+    axis: int
+    low: int
+    high: int
+
+
+@dataclass(frozen=True)
 class SourceOptions:
     """Options that shape how a source is loaded (the same for reference runner and converter)."""
 
     signature: str | None = None  # SavedModel / TFLite signature key
+    input_shapes: tuple[tuple[int, ...], ...] = ()  # PyTorch: one per input, when the factory gives no examples
+    input_dtypes: tuple[str, ...] = ()  # PyTorch: one per input (default float32)
+    weights: Path | None = None  # PyTorch: a state_dict checkpoint loaded with weights_only=True
+    dynamic_dims: tuple[DynamicDim, ...] = ()  # PyTorch export: dimensions that may vary
 
 
 @dataclass(frozen=True)
@@ -41,13 +55,15 @@ class SourceRef:
 
     @property
     def stem(self) -> str:
+        """Artifact file stem: the file or folder name, or for 'models/net.py:build' / 'pkg.net:build' 'net'."""
         if self.path is not None:
             return self.path.stem if self.path.is_file() else self.path.name
-        return self.spec.rpartition(":")[2]
+        module = self.spec.rpartition(":")[0]
+        return Path(module).stem if module.endswith(".py") else module.rpartition(".")[2]
 
 
 _FORMATS: dict[str, SourceFormat] = {}
-_MODULES = ("keras", "savedmodel", "tflite")
+_MODULES = ("keras", "savedmodel", "tflite", "torch_module", "torch_export", "torchscript", "pte", "ptl")
 
 
 def register(source_format: SourceFormat) -> SourceFormat:
@@ -76,7 +92,7 @@ def resolve_source(spec: str, options: SourceOptions = SourceOptions()) -> Sourc
 
     demo = resolve_demo(spec)
     if demo is not None:
-        spec = str(demo.source)
+        spec = demo.source
     formats = all_formats()
     path = Path(spec).expanduser()
     if path.exists():

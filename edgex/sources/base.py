@@ -50,7 +50,13 @@ def run(runner: Runner, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def benchmark(runner: Runner, sample: dict[str, np.ndarray], warmup: int, runs: int) -> list[float]:
-    """Milliseconds per inference for `runs` timed calls after `warmup` untimed ones."""
+    """Milliseconds per inference call for `runs` timed calls after `warmup` untimed ones.
+
+    A model with a static batch larger than 1 gets the sample repeated to fill it (the time is per call).
+    """
+    batch = getattr(runner, "batch_size", 1) or 1
+    if batch > 1:
+        sample = {name: np.repeat(value[:1], batch, axis=0) for name, value in sample.items()}
     prepared = runner.prepare(sample)
     for _ in range(warmup):
         runner.invoke(prepared)

@@ -32,7 +32,7 @@ register(
 
 
 class KerasRunner:
-    batch_size = 64
+    chunk_size = 64  # samples per call when running a whole data set
 
     def __init__(self, model: Any) -> None:
         import keras
@@ -60,7 +60,7 @@ class KerasRunner:
     def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         parts = [
             self._as_dict(self.model(self._structure(chunk), training=False))
-            for _, _, chunk in batched(inputs, self.batch_size)
+            for _, _, chunk in batched(inputs, self.chunk_size)
         ]
         return concat_outputs(parts)
 

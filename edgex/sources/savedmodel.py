@@ -31,7 +31,7 @@ register(
 
 
 class SavedModelRunner:
-    batch_size = 64
+    chunk_size = 64  # samples per call when running a whole data set
 
     def __init__(self, loaded: Any, key: str) -> None:
         import tensorflow as tf
@@ -53,7 +53,7 @@ class SavedModelRunner:
 
     def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         parts = []
-        for _, _, chunk in batched(inputs, self.batch_size):
+        for _, _, chunk in batched(inputs, self.chunk_size):
             result = self.function(**self.prepare(chunk))
             parts.append({name: np.asarray(value) for name, value in result.items()})
         return concat_outputs(parts)

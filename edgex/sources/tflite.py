@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from edgex.edgetpu.runtime import edgetpu_runtime
 from edgex.errors import MissingDependencyError, UsageError
 from edgex.quantize.affine import dequantize, quantize
 from edgex.sources import SourceFormat, SourceRef, register
@@ -85,8 +86,12 @@ def _port(name: str, details: dict[str, Any]) -> _Port:
 class TFLiteRunner:
     def __init__(self, path: Path, threads: int, signature_key: str | None) -> None:
         interpreter_type, runtime = interpreter_class()
+        # Edge TPU compiled models: the libedgetpu delegate when present, else the int8 model they came from.
+        path, delegates, runtime, notes = edgetpu_runtime(path, interpreter_type, runtime)
         try:
-            self.interpreter = interpreter_type(model_path=str(path), num_threads=threads)
+            self.interpreter = interpreter_type(
+                model_path=str(path), num_threads=threads, experimental_delegates=delegates or None
+            )
         except Exception as exc:  # noqa: BLE001
             raise UsageError(f"model {path}: not a loadable .tflite file ({short_message(exc)})") from None
         signatures = self.interpreter.get_signature_list()
@@ -105,7 +110,9 @@ class TFLiteRunner:
             self.inputs = [_port(d["name"], d) for d in self.interpreter.get_input_details()]
             self.outputs = [_port(d["name"], d) for d in self.interpreter.get_output_details()]
         self.info = RunnerInfo(
-            ModelSignature(tuple(p.spec for p in self.inputs), tuple(p.spec for p in self.outputs)), runtime=runtime
+            ModelSignature(tuple(p.spec for p in self.inputs), tuple(p.spec for p in self.outputs)),
+            runtime=runtime,
+            notes=tuple(notes),
         )
         batches = {p.batch for p in self.inputs}
         self.batch_size = 1 if None in batches or len(batches) != 1 else int(batches.pop() or 1)

@@ -24,15 +24,20 @@ class Target:
     runtime: str  # what runs it on the device
     constraints: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
+    name_tag: str | None = None  # extra tag in artifact names: <stem>_<tag>_<mode><ext>
+    settings: tuple[tuple[str, Any], ...] = ()  # fixed converter settings, e.g. (("backend", "xnnpack"),)
     # Optional 'module:function' (FinalizeRequest) -> FinalizeOutcome, run in the parent after conversion
     # (e.g. compile for an accelerator). It decides what gets validated.
     finalize: str | None = None
     # Optional: this target's defaults and constraints applied to the run's ExportOptions (raise UsageError
     # for options the target cannot honour), e.g. forcing a static batch of 1.
     adjust_options: Callable[[Any], Any] | None = None
+    # Optional: files `finalize` will write beside an artifact, refused up front like the artifact itself.
+    companion_outputs: Callable[[Path], list[Path]] | None = None
 
     def artifact_path(self, out_dir: Path, stem: str, mode: QuantMode) -> Path:
-        return out_dir / f"{stem}_{mode.file_tag}{self.extension}"
+        tag = f"_{self.name_tag}" if self.name_tag else ""
+        return out_dir / f"{stem}{tag}_{mode.file_tag}{self.extension}"
 
 
 @dataclass
@@ -54,12 +59,13 @@ class FinalizeOutcome:
     notes: list[str] = field(default_factory=list)
     sections: list[Any] = field(default_factory=list)  # ReportSection
     details: dict[str, Any] = field(default_factory=dict)
+    checks: list[Any] = field(default_factory=list)  # parity.compare.Check gates (e.g. share of ops on the TPU)
     error: EdgexError | None = None  # the row fails with it; artifacts written so far are kept
     validate_anyway: bool = True  # run parity on validate_path even when `error` is set
 
 
 _TARGETS: dict[str, Target] = {}
-_MODULES = ("tflite",)
+_MODULES = ("tflite", "executorch", "pytorch_lite", "edgetpu")
 
 
 def register(target: Target) -> Target:

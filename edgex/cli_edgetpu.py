@@ -1,0 +1,151 @@
+"""`edgex edgetpu check` and the Edge TPU options of `edgex export` (click only: no framework is imported)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+# Export options -> EdgeTPUOptions field (edgex.edgetpu.options), gathered into ExportOptions.target_options.
+EXPORT_KEYS = {
+    "edgetpu_compiler": "compiler",
+    "min_runtime": "min_runtime",
+    "num_segments": "num_segments",
+    "search_delegate": "search_delegate",
+    "delegate_search_step": "delegate_search_step",
+    "edgetpu_timeout": "timeout",
+    "min_tpu_ops": "min_tpu_ops",
+}
+
+_EXPORT_OPTIONS = (
+    click.option(
+        "--edgetpu-compiler",
+        type=click.Path(path_type=Path),
+        help="Edge TPU: the edgetpu_compiler to run [default: $EDGEX_EDGETPU_COMPILER, then PATH].",
+    ),
+    click.option(
+        "--min-runtime",
+        type=click.IntRange(10, 14),
+        help="Edge TPU: oldest runtime the model must run on (compiler -m) [compiler's default: 14].",
+    ),
+    click.option(
+        "--num-segments",
+        type=click.IntRange(min=1),
+        help="Edge TPU: split into N models to pipeline over N Edge TPUs (compiler -n).",
+    ),
+    click.option(
+        "--search-delegate",
+        is_flag=True,
+        default=None,
+        help="Edge TPU: when an op fails, search for the largest graph that maps (compiler -d).",
+    ),
+    click.option(
+        "--delegate-search-step",
+        type=click.IntRange(min=1),
+        help="Edge TPU: step of --search-delegate (compiler -k) [1].",
+    ),
+    click.option(
+        "--edgetpu-timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        help="Edge TPU: seconds the compiler may take (compiler -t) [180].",
+    ),
+    click.option(
+        "--min-tpu-ops",
+        help="Edge TPU: fail (exit 1) when fewer ops map, e.g. 100% [default: warn below 100%].",
+    ),
+)
+
+
+def edgetpu_export_options(function: Callable) -> Callable:
+    for decorator in reversed(_EXPORT_OPTIONS):
+        function = decorator(function)
+    return function
+
+
+def pop_edgetpu_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Remove the Edge TPU options from `options`; the ones given, keyed for ExportOptions.target_options."""
+    given = {key: options.pop(name) for name, key in EXPORT_KEYS.items()}
+    return {key: str(value) if isinstance(value, Path) else value for key, value in given.items() if value is not None}
+
+
+@click.group("edgetpu")
+def edgetpu_group() -> None:
+    """Coral Edge TPU tools (work without the compiler)."""
+
+
+@edgetpu_group.command("check")
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option(
+    "--min-runtime",
+    type=click.IntRange(10, 14),
+    default=14,
+    show_default=True,
+    help="Edge TPU runtime version to predict for (compiler -m).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--strict", is_flag=True, help="Exit 1 when any op would run on the CPU or compilation would fail.")
+def check(model: Path, min_runtime: int, as_json: bool, strict: bool) -> int:
+    """Predict, op by op, what edgetpu_compiler will map for MODEL (an int8 .tflite), and why not.
+
+    \b
+    edgex edgetpu check dist/model_int8.tflite --strict
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from edgex.edgetpu.preflight import check_model
+    from edgex.errors import UsageError
+
+    if not model.is_file():
+        raise UsageError(f"{model}: no such file")
+    result = check_model(model, min_runtime)
+    console = Console()
+    if as_json:
+        console.print_json(json.dumps(result.as_dict()))
+    else:
+        section = result.section()
+        table = Table(title=f"{model}: {section.title}", title_justify="left")
+        for header in section.headers:
+            table.add_column(header, overflow="fold")
+        for cells in section.rows:
+            table.add_row(*cells, style="green" if cells[2] == "Edge TPU" else "yellow")
+        console.print(table)
+        for note in section.notes:
+            console.print(note)
+    return 1 if strict and result.falls_back else 0
+
+
+@edgetpu_group.command("ops")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def supported_ops(as_json: bool) -> int:
+    """List the operators the Edge TPU maps, from which runtime, and their documented limitations."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from edgex.edgetpu.ops import MAX_PARSER_VERSION, RULES
+
+    rows = [
+        {
+            "op": name,
+            "coral_name": rule.doc_name,
+            "min_runtime": rule.min_runtime or None,
+            "compiler_16_parses_up_to_version": MAX_PARSER_VERSION.get(name),
+            "limitation": rule.limitation,
+        }
+        for name, rule in sorted(RULES.items())
+    ]
+    console = Console()
+    if as_json:
+        console.print_json(json.dumps(rows))
+        return 0
+    table = Table(title="Edge TPU supported operations (https://coral.ai/docs/edgetpu/models-intro/)")
+    for header in ("TFLite op", "runtime", "max version", "limitation"):
+        table.add_column(header, overflow="fold")
+    for row in rows:
+        runtime = f"{row['min_runtime']}+" if row["min_runtime"] else "all"
+        table.add_row(row["op"], runtime, str(row["compiler_16_parses_up_to_version"]), row["limitation"] or "-")
+    console.print(table)
+    return 0

@@ -1,0 +1,209 @@
+"""PyTorch (factory / .pt2) -> ExecuTorch .pte, lowered to XNNPACK or left on portable kernels.
+
+Quantization is PT2E: `int8` is static per-channel symmetric (XNNPACKQuantizer, calibrated with our calibration
+data), `dynamic` is dynamic int8 for linear/conv weights, `fp16` converts the model to half precision and is
+accepted only when XNNPACK takes every compute node. A delegation report (ExecuTorch's get_delegation_info) is
+attached to every XNNPACK artifact, and `--min-delegated` gates on it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from edgex.errors import ConversionError, UsageError
+from edgex.exporters import ConversionOutcome, ConversionRequest, Converter, ExportOptions, register
+from edgex.quantize.modes import QuantMode
+from edgex.workers import short_message
+
+# Nodes that are bookkeeping, not compute: the outputs of a delegate call are unpacked by getitem nodes, which
+# ExecuTorch's report counts as non-delegated. They are excluded from the delegated share.
+STRUCTURAL_OPS = {"getitem"}
+MODES_BY_BACKEND = {
+    "xnnpack": (QuantMode.NONE, QuantMode.FP16, QuantMode.DYNAMIC, QuantMode.INT8),
+    "portable": (QuantMode.NONE, QuantMode.INT8),
+}
+
+
+def _check_options(mode: QuantMode, options: ExportOptions) -> None:
+    minimum = options.target_options.get("min_delegated")
+    if minimum is not None and not 0.0 <= float(minimum) <= 1.0:
+        raise UsageError(f"--min-delegated {minimum} must be a fraction between 0 and 1")
+    if options.io_dtype not in (None, "float32"):
+        raise UsageError(f"--io-dtype {options.io_dtype} is not supported for ExecuTorch (I/O stays float)")
+
+
+register(
+    Converter(
+        name="executorch",
+        sources=("torch", "torch-export"),
+        produces="pte",
+        worker="executorch",
+        function="edgex.exporters.executorch:convert",
+        extra="torch",
+        module="executorch",
+        quant_modes=(QuantMode.NONE, QuantMode.FP16, QuantMode.DYNAMIC, QuantMode.INT8),
+        description="torch.export -> to_edge_transform_and_lower -> to_executorch (PT2E quantization)",
+        check_options=_check_options,
+    )
+)
+
+
+def _dynamic_shapes(model: Any, options: Any) -> Any:
+    import torch
+
+    if not options.dynamic_dims:
+        return None
+    shapes = []
+    examples = []
+    for example in model.examples:
+        spec = {}
+        for dim in options.dynamic_dims:
+            if dim.axis < example.dim():
+                spec[dim.axis] = torch.export.Dim(dim.name, min=dim.low, max=dim.high)
+                # torch.export specialises dimensions of size 1: trace a dynamic one with at least 2.
+                while example.shape[dim.axis] < max(2, dim.low):
+                    example = torch.cat([example, example], dim=dim.axis)
+        shapes.append(spec or None)
+        examples.append(example)
+    model.examples = tuple(examples)
+    return tuple(shapes)
+
+
+def _export(module: Any, examples: tuple[Any, ...], dynamic_shapes: Any, what: str) -> Any:
+    import torch
+
+    try:
+        return torch.export.export(module, examples, dynamic_shapes=dynamic_shapes, strict=False)
+    except Exception as exc:  # noqa: BLE001 - export failures come in many types
+        raise ConversionError(
+            f"torch.export failed for {what}: {short_message(exc)}",
+            hint="see the PyTorch export guide; --debug shows the full error",
+        ) from None
+
+
+def _quantized_program(model: Any, request: ConversionRequest, dynamic_shapes: Any) -> Any:
+    import torch
+    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
+        XNNPACKQuantizer,
+        get_symmetric_quantization_config,
+    )
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+
+    dynamic = request.mode is QuantMode.DYNAMIC
+    quantizer = XNNPACKQuantizer().set_global(
+        get_symmetric_quantization_config(is_per_channel=True, is_dynamic=dynamic)
+    )
+    captured = _export(model.module, model.examples, dynamic_shapes, "capture").module()
+    prepared = prepare_pt2e(captured, quantizer)
+    with torch.no_grad():
+        if dynamic:
+            prepared(*model.examples)  # observers of dynamic quantization need one pass, no statistics
+        else:
+            if not request.calibration:
+                raise UsageError("--quantize int8 needs calibration data", hint="pass --calib")
+            count = len(next(iter(request.calibration.values())))
+            for index in range(count):
+                sample = [
+                    torch.from_numpy(request.calibration[name][index : index + 1]).to(example.dtype)
+                    for name, example in zip(model.input_names, model.examples, strict=True)
+                ]
+                prepared(*sample)
+    converted = convert_pt2e(prepared)
+    return _export(converted, model.examples, dynamic_shapes, "the quantized model")
+
+
+def delegation_summary(graph_module: Any) -> dict[str, Any]:
+    from executorch.devtools.backend_debug import get_delegation_info
+
+    info = get_delegation_info(graph_module)
+    by_operator = {
+        op: {"delegated": b.delegated, "not_delegated": b.non_delegated}
+        for op, b in sorted(info.delegation_by_operator.items())
+        if op not in STRUCTURAL_OPS
+    }
+    delegated = sum(v["delegated"] for v in by_operator.values())
+    left = sum(v["not_delegated"] for v in by_operator.values())
+    return {
+        "delegated_subgraphs": info.num_delegated_subgraphs,
+        "delegated_nodes": delegated,
+        "non_delegated_nodes": left,
+        "delegated_share": delegated / (delegated + left) if delegated + left else 1.0,
+        "non_delegated_ops": sorted(op for op, v in by_operator.items() if v["not_delegated"]),
+        "by_operator": by_operator,
+    }
+
+
+def _delegation_section(summary: dict[str, Any]) -> Any:
+    from edgex.results import ReportSection
+
+    rows = [[op, str(v["delegated"]), str(v["not_delegated"])] for op, v in summary["by_operator"].items()]
+    note = (
+        f"{summary['delegated_share']:.1%} of compute nodes delegated to XNNPACK in "
+        f"{summary['delegated_subgraphs']} subgraph(s)"
+    )
+    if summary["non_delegated_ops"]:
+        note += f"; on portable kernels: {', '.join(summary['non_delegated_ops'])}"
+    return ReportSection(
+        "delegation", ["operator", "XNNPACK", "portable"], rows, [note], terminal=bool(summary["non_delegated_ops"])
+    )
+
+
+def convert(request: ConversionRequest) -> ConversionOutcome:
+    from executorch.exir import to_edge_transform_and_lower
+
+    from edgex.sources.torch_common import load_torch_model
+
+    backend = request.settings.get("backend", "xnnpack")
+    if request.mode not in MODES_BY_BACKEND[backend]:
+        supported = ", ".join(m.value for m in MODES_BY_BACKEND[backend])
+        raise UsageError(
+            f"--quantize {request.mode.value} is not supported on ExecuTorch {backend} (supported: {supported})"
+        )
+    model = load_torch_model(request.source)
+    dynamic_shapes = _dynamic_shapes(model, request.source.options)
+    if request.mode is QuantMode.FP16:
+        model.module = model.module.half()
+        model.examples = tuple(e.half() if e.is_floating_point() else e for e in model.examples)
+    if request.mode in (QuantMode.INT8, QuantMode.DYNAMIC):
+        if backend == "portable":
+            import executorch.kernels.quantized  # noqa: F401 - registers the quantized out-variants for portable
+        program = _quantized_program(model, request, dynamic_shapes)
+    else:
+        program = _export(model.module, model.examples, dynamic_shapes, "the model")
+    partitioners = []
+    if backend == "xnnpack":
+        from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+
+        partitioners = [XnnpackPartitioner()]
+    try:
+        edge = to_edge_transform_and_lower(program, partitioner=partitioners)
+        summary = delegation_summary(edge.exported_program().graph_module)
+        if request.mode is QuantMode.FP16 and summary["non_delegated_ops"]:
+            raise UsageError(
+                f"fp16 is unsupported for this model: XNNPACK does not take {', '.join(summary['non_delegated_ops'])} "
+                "in half precision",
+                hint="export fp32 or int8 instead",
+            )
+        buffer = edge.to_executorch().buffer
+    except UsageError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise ConversionError(
+            f"ExecuTorch lowering failed ({backend}, {request.mode.value}): {short_message(exc)}",
+            hint="re-run with --debug for the full error",
+        ) from None
+    request.output.write_bytes(buffer)
+    outcome = ConversionOutcome(
+        notes=[f"{backend} backend"],
+        details={"backend": backend, "delegation": summary},
+    )
+    if backend == "xnnpack":
+        outcome.sections.append(_delegation_section(summary))
+        outcome.notes.append(f"{summary['delegated_share']:.0%} delegated")
+        minimum = request.options.target_options.get("min_delegated")
+        if minimum is not None:
+            from edgex.parity.compare import Check
+
+            share = summary["delegated_share"]
+            outcome.checks.append(Check("delegated_share", None, share, float(minimum), ">=", share >= float(minimum)))
+    return outcome

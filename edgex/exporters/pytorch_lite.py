@@ -1,0 +1,59 @@
+"""PyTorch (factory / TorchScript) -> legacy PyTorch-Mobile lite-interpreter program (.ptl).
+
+This is the path `pytorch_android_lite` / LibTorch-Lite apps load; ExecuTorch (.pte) is its successor. The
+model is traced (TorchScript sources are used as they are) and saved for the lite interpreter with edgex's input
+metadata inside, so `edgex validate` needs no --input-shape for it. `optimize_for_mobile` is not applied: it
+needs an XNNPACK-enabled torch build, which the CPU wheel edgex pins is not.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+from edgex.errors import ConversionError
+from edgex.exporters import ConversionOutcome, ConversionRequest, Converter, register
+from edgex.quantize.modes import QuantMode
+from edgex.workers import short_message
+
+register(
+    Converter(
+        name="torchscript-lite",
+        sources=("torch", "torchscript"),
+        produces="ptl",
+        worker="torch",
+        function="edgex.exporters.pytorch_lite:convert",
+        extra="torch",
+        module="torch",
+        quant_modes=(QuantMode.NONE,),
+        description="torch.jit.trace -> _save_for_lite_interpreter (legacy PyTorch Mobile)",
+    )
+)
+
+
+def convert(request: ConversionRequest) -> ConversionOutcome:
+    import torch
+
+    from edgex.sources.torch_common import METADATA_FILE, dtype_name, load_torch_model
+
+    model = load_torch_model(request.source)
+    notes = []
+    try:
+        if isinstance(model.module, torch.jit.ScriptModule):
+            program = model.module
+        else:
+            with warnings.catch_warnings(record=True) as caught, torch.no_grad():
+                warnings.simplefilter("always", torch.jit.TracerWarning)
+                program = torch.jit.trace(model.module, model.examples)
+            if any(issubclass(w.category, torch.jit.TracerWarning) for w in caught):
+                notes.append("traced with TracerWarnings: data-dependent control flow is frozen to the example")
+        metadata = {
+            "inputs": [
+                {"name": n, "shape": list(e.shape), "dtype": dtype_name(e.dtype)}
+                for n, e in zip(model.input_names, model.examples, strict=True)
+            ]
+        }
+        program._save_for_lite_interpreter(str(request.output), _extra_files={METADATA_FILE: json.dumps(metadata)})
+    except Exception as exc:  # noqa: BLE001
+        raise ConversionError(f"saving for the lite interpreter failed: {short_message(exc)}") from None
+    return ConversionOutcome(notes=["legacy PyTorch Mobile; ExecuTorch .pte is its successor", *notes])

@@ -1,0 +1,65 @@
+"""Inspection of ExecuTorch .pte programs: methods, inputs/outputs, delegates, kernels left on the CPU."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edgex.errors import InternalError
+from edgex.inspection import Inspection, TensorRow
+from edgex.quantize.modes import QuantMode, mode_from_name
+from edgex.workers import Worker
+
+
+def inspect_pte(path: Path) -> Inspection:
+    worker = Worker("pte-schema")  # a throwaway process: see pte_reader's docstring
+    try:
+        program = worker.call(
+            "edgex.inspection.pte_reader:read_pte", str(path.resolve()), what=f"reading {path}", failure=InternalError
+        )
+    finally:
+        worker.close()
+    forward = next((m for m in program["methods"] if m["name"] == "forward"), program["methods"][0])
+    histogram = {f"{name} (delegate call)": count for name, count in forward["delegate_calls"].items()}
+    histogram.update(sorted(forward["kernel_calls"].items(), key=lambda item: (-item[1], item[0])))
+    summary = {
+        "methods": ", ".join(m["name"] for m in program["methods"]),
+        "delegates": ", ".join(sorted(set(forward["delegates"]))) or "(none: portable kernels only)",
+        "kernels outside delegates": sum(forward["kernel_calls"].values()),
+        "segments": program["segments"],
+        "schema version": program["schema_version"],
+    }
+    notes = []
+    if forward["kernel_calls"]:
+        notes.append("kernels outside delegates run on the portable CPU kernels: " + ", ".join(forward["kernel_calls"]))
+    return Inspection(
+        path=str(path),
+        format="pte",
+        size_bytes=0,
+        sha256="",
+        summary=summary,
+        inputs=[_row(f"input_{i}", t) for i, t in enumerate(forward["inputs"])],
+        outputs=[_row(f"output_{i}", t) for i, t in enumerate(forward["outputs"])],
+        op_histogram=histogram,
+        notes=notes,
+    )
+
+
+def _row(name: str, tensor: dict) -> TensorRow:
+    shape = "x".join(str(d) for d in tensor.get("shape", [])) or tensor.get("kind", "scalar")
+    return TensorRow(name, shape, tensor.get("dtype", "-"), "")
+
+
+def quant_mode_of(path: Path) -> QuantMode:
+    """Quantized kernels visible outside delegates mean int8; inside an XNNPACK blob they are not visible, so
+    fall back to the mode tag in edgex's artifact names, then to float32 (the strictest thresholds)."""
+    worker = Worker("pte-schema")
+    try:
+        program = worker.call(
+            "edgex.inspection.pte_reader:read_pte", str(path.resolve()), what=f"reading {path}", failure=InternalError
+        )
+    finally:
+        worker.close()
+    kernels = {name for method in program["methods"] for name in method["kernel_calls"]}
+    if any(name.startswith("quantized_decomposed::quantize") for name in kernels):
+        return QuantMode.INT8
+    return mode_from_name(path.stem) or QuantMode.NONE

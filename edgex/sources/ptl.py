@@ -1,0 +1,45 @@
+"""Legacy PyTorch-Mobile lite-interpreter programs (.ptl): runner on torch.jit.mobile."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edgex.errors import UsageError
+from edgex.sources import SourceFormat, SourceRef, register
+from edgex.sources.torch_module import TorchRunner, runtime_label
+from edgex.workers import short_message
+
+
+def _detect(spec: str) -> bool:
+    return Path(spec).suffix.lower() == ".ptl"
+
+
+register(
+    SourceFormat(
+        name="ptl",
+        description="PyTorch-Mobile lite-interpreter program (.ptl, legacy; ExecuTorch .pte is its successor)",
+        worker="torch",
+        loader="edgex.sources.ptl:load",
+        extra="torch",
+        module="torch",
+        detect=_detect,
+    )
+)
+
+
+def load(ref: SourceRef, threads: int) -> TorchRunner:
+    import torch.jit.mobile
+
+    from edgex.sources.torch_common import _examples_from_options, archive_metadata, metadata_examples, set_threads
+
+    set_threads(threads)
+    try:
+        module = torch.jit.mobile._load_for_lite_interpreter(str(ref.path))
+    except Exception as exc:  # noqa: BLE001
+        raise UsageError(f"model {ref.path}: not a loadable .ptl file ({short_message(exc)})") from None
+    stored = metadata_examples(archive_metadata(ref.path))
+    examples = _examples_from_options(ref.options, f"model {ref.path}")
+    if examples is None and stored is None:
+        raise UsageError(f".ptl model {ref.path} records no input shapes", hint="pass --input-shape")
+    names, examples = stored if examples is None else ([f"input_{i}" for i in range(len(examples))], examples)
+    return TorchRunner(module, examples, names, runtime_label("lite interpreter"))

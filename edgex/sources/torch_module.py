@@ -1,0 +1,97 @@
+"""PyTorch model factories ('file.py:build', 'pkg.module:build'): reference runner in eager mode, no_grad."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgex.pyspec import looks_like_pyspec
+from edgex.sources import SourceFormat, SourceRef, register
+from edgex.sources.base import batched, concat_outputs
+from edgex.specs import ModelSignature, RunnerInfo, TensorSpec
+
+
+def _detect(spec: str) -> bool:
+    return looks_like_pyspec(spec) and not Path(spec).exists()
+
+
+register(
+    SourceFormat(
+        name="torch",
+        description="PyTorch factory 'file.py:function' or 'pkg.module:function' returning an nn.Module",
+        worker="torch",
+        loader="edgex.sources.torch_module:load",
+        extra="torch",
+        module="torch",
+        detect=_detect,
+    )
+)
+
+
+class TorchRunner:
+    """Runs a torch callable in eval mode without autograd; batches when the model allows, else per sample."""
+
+    chunk_size = 64  # samples per call when running a whole data set
+
+    def __init__(self, module: Any, examples: tuple[Any, ...], names: list[str], runtime: str) -> None:
+        from edgex.sources.torch_common import dtype_name, outputs_dict
+
+        self.module = module
+        self.names = names
+        self.dtypes = [e.dtype for e in examples]
+        self._batch_ok: bool | None = None
+        outputs = outputs_dict(self.invoke(tuple(examples)))
+        inputs = tuple(
+            TensorSpec(n, tuple(int(d) for d in e.shape), dtype_name(e.dtype))
+            for n, e in zip(names, examples, strict=True)
+        )
+        output_specs = tuple(TensorSpec(n, tuple(v.shape), v.dtype.name) for n, v in outputs.items())
+        self.info = RunnerInfo(ModelSignature(inputs, output_specs), runtime=runtime)
+
+    def prepare(self, sample: dict[str, np.ndarray]) -> tuple[Any, ...]:
+        import torch
+
+        return tuple(
+            torch.from_numpy(np.ascontiguousarray(sample[n])).to(d)
+            for n, d in zip(self.names, self.dtypes, strict=True)
+        )
+
+    def invoke(self, prepared: tuple[Any, ...]) -> Any:
+        import torch
+
+        with torch.no_grad():
+            return self.module(*prepared)
+
+    def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        from edgex.sources.torch_common import outputs_dict
+
+        if self._batch_ok is not False:
+            try:
+                parts = [outputs_dict(self.invoke(self.prepare(c))) for _, _, c in batched(inputs, self.chunk_size)]
+                self._batch_ok = True
+                return concat_outputs(parts)
+            except Exception:
+                if self._batch_ok:
+                    raise
+                self._batch_ok = False
+        return concat_outputs([outputs_dict(self.invoke(self.prepare(c))) for _, _, c in batched(inputs, 1)])
+
+
+def runtime_label(kind: str) -> str:
+    import torch
+
+    return f"torch {torch.__version__.split('+')[0]} {kind}"
+
+
+RUNTIME_KINDS = {"torch": "eager", "torch-export": "ExportedProgram", "torchscript": "TorchScript"}
+
+
+def load(ref: SourceRef, threads: int) -> TorchRunner:
+    """Loader of the factory, .pt2 and TorchScript formats (they differ only in how the module is obtained)."""
+    from edgex.sources.torch_common import load_torch_model, set_threads
+
+    set_threads(threads)
+    model = load_torch_model(ref)
+    return TorchRunner(model.module, model.examples, model.input_names, runtime_label(RUNTIME_KINDS[ref.format]))
