@@ -301,6 +301,79 @@ def torch_mobilenet_rows(work: Path) -> list[dict]:
     return rows
 
 
+MATRIX_SOURCES = (("demo", "Keras"), ("demo-torch", "PyTorch"), ("demo-onnx", "ONNX"))
+MATRIX_TARGETS = (("tflite", "tflite"), ("executorch", "pte"), ("pytorch-lite", "ptl"), ("onnx", "onnx"))
+ICONS = {"passed": "✅", "parity_failed": "❎", "export_failed": "❌"}
+
+
+def route_matrix(work: Path) -> list[dict]:
+    """Every source x format cell of the digits model in float32: the route edgex takes and its parity."""
+    cells = []
+    for source, source_label in MATRIX_SOURCES:
+        for target, fmt in MATRIX_TARGETS:
+            if source == "demo-onnx" and fmt == "onnx":
+                continue
+            report_path = work / f"matrix_{source}_{target}.json"
+            result, wall = _edgex(
+                "export",
+                source,
+                "--to",
+                target,
+                "--out",
+                work / "matrix",
+                "--force",
+                "--runs",
+                "100",
+                "--report-json",
+                report_path,
+            )
+            if not report_path.exists():
+                raise SystemExit(f"{source} -> {target} crashed:\n{result.stdout}\n{result.stderr}")
+            row = json.loads(report_path.read_text())["rows"][0]
+            parity = row["parity"]
+            cells.append(
+                {
+                    "source": source_label,
+                    "format": fmt,
+                    "status": row["status"],
+                    "route": row["route"],
+                    "top1": parity["outputs"][0]["top1_agreement"] if parity else None,
+                    "max_abs": parity["outputs"][0]["max_abs_error"] if parity else None,
+                    "latency_ratio": parity["latency_ratio"] if parity else None,
+                    "wall_s": wall,
+                    "error": row["error"],
+                }
+            )
+    return cells
+
+
+def render_matrix(cells: list[dict]) -> str:
+    table = _table(
+        ["source", "format", "", "route", "top-1 agree %", "max abs error", "latency x source framework", "wall s"],
+        [
+            [
+                c["source"],
+                c["format"],
+                ICONS[c["status"]],
+                c["route"],
+                "-" if c["top1"] is None else f"{c['top1']:.1f}",
+                "-" if c["max_abs"] is None else f"{c['max_abs']:.2e}",
+                "-" if c["latency_ratio"] is None else f"{c['latency_ratio']:.3f}x",
+                f"{c['wall_s']:.0f}",
+            ]
+            for c in cells
+        ],
+    )
+    return f"""
+## Cross-framework routes: digits CNN (Keras, PyTorch twin, ONNX export of the twin) x every format
+
+float32, 359 held-out images, parity always against the original source; latency is the artifact's median over
+the source framework's (Keras eager, torch eager, onnxruntime), 1 thread. `edgex routes` shows the graph.
+
+{table}
+"""
+
+
 def _table(headers: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
@@ -475,7 +548,8 @@ def main() -> None:
         mobilenet = mobilenet_rows(work)
         torch_demo = torch_demo_rows(work)
         torch_mobilenet = torch_mobilenet_rows(work)
-    text = render(help_s, demo, mobilenet) + render_torch(torch_demo, torch_mobilenet)
+        matrix = route_matrix(work)
+    text = render(help_s, demo, mobilenet) + render_torch(torch_demo, torch_mobilenet) + render_matrix(matrix)
     print(text)
     args.out.write_text(text)
 

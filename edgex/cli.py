@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from edgex import __version__
+from edgex.cli_build import build_command, report_command
 from edgex.cli_edgetpu import edgetpu_export_options, edgetpu_group, pop_edgetpu_options
 from edgex.errors import EdgexError, ExitCode
 
@@ -135,6 +136,7 @@ report_options = _compose(
     click.option("--report-json", type=click.Path(path_type=Path), help="Write the JSON report here."),
     click.option("--report-md", type=click.Path(path_type=Path), help="Write a Markdown report here."),
     click.option("--junit", type=click.Path(path_type=Path), help="Write JUnit XML (one testcase per check)."),
+    click.option("--report-html", type=click.Path(path_type=Path), help="Write an HTML report with plots here."),
 )
 
 
@@ -214,6 +216,7 @@ def _progress(debug: bool):
 def _finish(report, options: dict[str, Any]) -> int:
     from rich.console import Console
 
+    from edgex.report.html import write_html
     from edgex.report.json_report import write_json
     from edgex.report.junit import write_junit
     from edgex.report.markdown import write_markdown
@@ -227,7 +230,8 @@ def _finish(report, options: dict[str, Any]) -> int:
         for row in report.rows:
             if row.error_details:
                 click.echo(f"--- {row.target} {row.mode} ---\n{row.error_details}", err=True)
-    for key, writer in (("report_json", write_json), ("report_md", write_markdown), ("junit", write_junit)):
+    writers = (("report_json", write_json), ("report_md", write_markdown), ("junit", write_junit))
+    for key, writer in (*writers, ("report_html", write_html)):
         if options.get(key):
             writer(report, options[key])
     return int(report.exit_code)
@@ -272,6 +276,10 @@ def _run_with_progress(debug: bool, function: Callable[[Callable[[str], None]], 
 @source_options
 @click.option("--dynamic-dim", "dynamic_dims", multiple=True, callback=_dynamic_dims,
               help="PyTorch export: a dimension that may vary, e.g. batch=1..16 or seq:1=1..128.")
+@click.option("--route", help="Force a conversion route by format names, e.g. keras>onnx>torch-export>pte.")
+@click.option("--channels-last-io", is_flag=True,
+              help="4-D NCHW inputs/outputs become NHWC in the artifact (litert-torch, onnx2tf routes).")
+@click.option("--keep-intermediates", is_flag=True, help="Keep a multi-hop route's intermediate models in --out.")
 @click.option("--backend", type=click.Choice(["xnnpack", "portable"]),
               help="ExecuTorch backend for --to executorch [default: xnnpack].")
 @click.option("--min-delegated", type=float,
@@ -318,11 +326,14 @@ def export(source: str, **options: Any) -> int:
         export_options=ExportOptions(
             io_dtype=options["io_dtype"],
             batch_size=None if options["dynamic_batch"] else options["batch_size"],
+            channels_last_io=options["channels_last_io"],
             target_options={**_target_options(options), **pop_edgetpu_options(options)},
         ),
         calibration=calibration,
         parity=_parity_config(options, options["validate_data"]),
         timeout=options["timeout"],
+        route=options["route"],
+        keep_intermediates=options["keep_intermediates"],
         debug=debug,
     )
     report = _run_with_progress(debug, lambda on_step: run_export(config, on_step))
@@ -386,6 +397,18 @@ def targets(as_json: bool) -> int:
 
 
 cli.add_command(edgetpu_group)
+cli.add_command(build_command)
+cli.add_command(report_command)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+def routes(as_json: bool) -> int:
+    """Show the format graph: converters, whether they are installed here, and the route edgex picks."""
+    from edgex.report.routes_view import print_routes
+
+    print_routes(as_json)
+    return 0
 
 
 def _debug(options: dict[str, Any]) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -11,8 +13,8 @@ from pathlib import Path
 from edgex.artifacts import prepare_output_dir, refuse_overwrite, sha256_tree, size_bytes, staged_file
 from edgex.data.inputs import InputSet
 from edgex.data.providers import DataSpec, load_inputs
-from edgex.errors import ConversionError, EdgexError, MissingDependencyError, UsageError, require_module
-from edgex.exporters import ConversionRequest, Converter, ExportOptions, find_converter
+from edgex.errors import ConversionError, EdgexError, MissingDependencyError, UsageError
+from edgex.exporters import ConversionOutcome, ConversionRequest, ExportOptions
 from edgex.parity.thresholds import thresholds_for
 from edgex.pipeline import (
     ParityConfig,
@@ -26,6 +28,7 @@ from edgex.pipeline import (
 )
 from edgex.quantize.modes import QuantMode, parse_modes
 from edgex.results import ArtifactInfo, RowResult, RowStatus, RunReport
+from edgex.routes import FORMAT_EXTENSIONS, Route, choose_route
 from edgex.sources import SourceOptions, SourceRef, ensure_loadable, resolve_source
 from edgex.sources.remote import RemoteRunner
 from edgex.targets import FinalizeOutcome, FinalizeRequest, Target, get_target
@@ -52,6 +55,8 @@ class ExportConfig:
     calibration: DataSpec | None = None
     parity: ParityConfig = field(default_factory=ParityConfig)
     timeout: float = 1200.0
+    route: str | None = None  # forced route, 'keras>onnx>torch-export>pte'
+    keep_intermediates: bool = False
     debug: bool = False
 
 
@@ -59,7 +64,7 @@ class ExportConfig:
 class ExportJob:
     target: Target
     mode: QuantMode
-    converter: Converter
+    route: Route
     path: Path
     options: ExportOptions
 
@@ -70,12 +75,14 @@ def plan_jobs(config: ExportConfig, ref: SourceRef) -> list[ExportJob]:
     jobs: list[ExportJob] = []
     for target_name in config.targets:
         target = get_target(target_name)
-        converter = find_converter(ref.format, target.format)
+        route = choose_route(ref.format, target.format, config.route)
+        converter = route.hops[-1]
         options = target.adjust_options(config.export_options) if target.adjust_options else config.export_options
         supported = tuple(m for m in target.quant_modes if m in converter.quant_modes)
         for mode in parse_modes(config.modes or (target.default_mode.value,), supported, target.name):
-            if converter.check_options is not None:
-                converter.check_options(mode, options)
+            for hop in route.hops:
+                if hop.check_options is not None:
+                    hop.check_options(mode if hop is converter else QuantMode.NONE, options)
             path = target.artifact_path(config.out_dir, stem, mode)
             clash = next((job for job in jobs if job.path == path), None)
             if clash is not None:
@@ -83,7 +90,7 @@ def plan_jobs(config: ExportConfig, ref: SourceRef) -> list[ExportJob]:
                     f"{clash.target.name} {clash.mode.value} and {target.name} {mode.value} would both write {path}",
                     hint="export them in separate runs with different --out folders",
                 )
-            jobs.append(ExportJob(target, mode, converter, path, options))
+            jobs.append(ExportJob(target, mode, route, path, options))
     return jobs
 
 
@@ -106,8 +113,6 @@ def run_export(config: ExportConfig, on_step: Callable[[str], None] = lambda _: 
     ref = resolve_source(config.source, config.source_options)
     ensure_loadable(ref)
     jobs = plan_jobs(config, ref)
-    for job in jobs:
-        require_module(job.converter.module, job.converter.extra, f"converting with {job.converter.name}")
     if any(job.mode.needs_calibration for job in jobs) and config.calibration is None:
         modes = ", ".join(sorted({job.mode.value for job in jobs if job.mode.needs_calibration}))
         raise UsageError(f"--quantize {modes} needs calibration data", hint=CALIBRATION_HINT)
@@ -116,13 +121,15 @@ def run_export(config: ExportConfig, on_step: Callable[[str], None] = lambda _: 
         refuse_overwrite(job.path, config.force)
         for companion in job.target.companion_outputs(job.path) if job.target.companion_outputs else []:
             refuse_overwrite(companion, config.force)
+        for fmt in job.route.formats[1:-1] if config.keep_intermediates else []:
+            refuse_overwrite(intermediate_path(config, job, fmt), config.force)
 
     bench = config.parity.bench
     with WorkerPool(threads=bench.threads, debug=config.debug) as pool:
         validating = config.parity.validation is not None
         # Without validation only the signature is needed: read it in the converter's worker, saving an import.
         reference = RemoteRunner(pool, ref, threads=bench.threads, shared=not validating)
-        converter_kinds = {job.converter.worker for job in jobs}
+        converter_kinds = {hop.worker for job in jobs for hop in job.route.hops}
         for kind in converter_kinds:
             pool.shared(kind)  # start now: framework imports overlap with loading the reference
         on_step(f"loading {ref.spec}")
@@ -175,32 +182,11 @@ def _export_one(
     on_step: Callable[[str], None],
 ) -> RowResult:
     label = f"{job.target.name} {job.mode.value}"
-    row = RowResult(
-        target=job.target.name,
-        mode=job.mode.value,
-        status=RowStatus.EXPORTED,
-        route=f"{ref.format} -> {job.target.format} ({job.converter.name})",
-    )
-    on_step(f"{label}: converting")
+    row = RowResult(target=job.target.name, mode=job.mode.value, status=RowStatus.EXPORTED, route=job.route.describe())
     clock = time.perf_counter()
     try:
         with staged_file(job.path, config.force) as temp_path:
-            request = ConversionRequest(
-                source=ref,
-                output=temp_path,
-                mode=job.mode,
-                calibration=calibration.arrays if calibration is not None and job.mode.needs_calibration else None,
-                options=job.options,
-                settings=dict(job.target.settings),
-            )
-            worker = pool.shared(job.converter.worker)
-            outcome = worker.call(
-                job.converter.function,
-                request,
-                what=f"converting to {label}",
-                failure=ConversionError,
-                timeout=config.timeout,
-            )
+            outcome = _convert_route(pool, job, ref, calibration, config, temp_path, on_step)
     except (ConversionError, MissingDependencyError) as exc:
         return _failed(row, exc)
     row.export_seconds = time.perf_counter() - clock
@@ -238,6 +224,64 @@ def _export_one(
     if row.status is not RowStatus.EXPORT_FAILED:
         row.status = RowStatus.PARITY_FAILED if row.failed_checks else RowStatus.PASSED
     return row
+
+
+def intermediate_path(config: ExportConfig, job: ExportJob, fmt: str) -> Path:
+    """Where --keep-intermediates puts a route's intermediate model: named after the job's artifact."""
+    return config.out_dir / f"{job.path.stem}.intermediate{FORMAT_EXTENSIONS[fmt]}"
+
+
+def _convert_route(
+    pool: WorkerPool,
+    job: ExportJob,
+    ref: SourceRef,
+    calibration: InputSet | None,
+    config: ExportConfig,
+    output: Path,
+    on_step: Callable[[str], None],
+) -> ConversionOutcome:
+    """Run every hop of the job's route; intermediates are float32 files in a temporary folder."""
+    label = f"{job.target.name} {job.mode.value}"
+    merged = ConversionOutcome()
+    current = ref
+    with tempfile.TemporaryDirectory(prefix=".edgex-route-", dir=output.parent) as work:
+        for index, hop in enumerate(job.route.hops):
+            last = index == len(job.route.hops) - 1
+            on_step(f"{label}: converting ({hop.name})")
+            target = output if last else Path(work) / f"{job.path.stem}{FORMAT_EXTENSIONS[hop.produces]}"
+            request = ConversionRequest(
+                source=current,
+                output=target,
+                mode=job.mode if last else QuantMode.NONE,
+                # Given to every last hop, not only integer modes: converters that build all their variants in one
+                # run (onnx2tf) then need just one run.
+                calibration=calibration.arrays if last and calibration is not None else None,
+                options=job.options if last else replace(job.options, channels_last_io=False),
+                settings=dict(job.target.settings) if last else {},
+            )
+            outcome = pool.shared(hop.worker).call(
+                hop.function,
+                request,
+                what=f"converting to {label} ({hop.name})",
+                failure=ConversionError,
+                timeout=config.timeout,
+            )
+            merged.notes.extend(outcome.notes if last else [f"{hop.name}: {note}" for note in outcome.notes])
+            merged.details.update(outcome.details)
+            merged.sections.extend(outcome.sections)
+            merged.checks.extend(outcome.checks)
+            if not last:
+                if config.keep_intermediates:
+                    kept = intermediate_path(config, job, hop.produces)
+                    shutil.copyfile(target, kept)
+                    merged.notes.append(f"intermediate kept: {kept.name}")
+                current = SourceRef(
+                    spec=str(target),
+                    format=hop.produces,
+                    path=target,
+                    options=SourceOptions(dynamic_dims=ref.options.dynamic_dims),
+                )
+    return merged
 
 
 def _artifact_info(path: Path, artifact_format: str) -> ArtifactInfo:

@@ -17,6 +17,7 @@ from edgex.artifacts import sha256_tree, size_bytes
 from edgex.data.inputs import InputSet
 from edgex.errors import ConversionError, MissingDependencyError, UsageError
 from edgex.parity.compare import ParityResult, compare, latency_check, pair_names
+from edgex.parity.layout import describe_permutation, inverse_permutation, layout_permutation
 from edgex.parity.performance import LatencyStats, MemoryStats
 from edgex.parity.thresholds import Thresholds, thresholds_for
 from edgex.pipeline import (
@@ -75,9 +76,22 @@ class ParitySession:
             info = runner.load()
             ref_inputs = [spec.name for spec in self.reference.info.signature.inputs]
             input_pairs = pair_names(ref_inputs, [spec.name for spec in info.signature.inputs], "input")
-            feed = {exported: self.data.arrays[ref] for ref, exported in input_pairs}
+            exported_specs = {spec.name: spec for spec in info.signature.inputs}
+            layouts: dict[str, str] = {}
+            input_perms = {}
+            for ref, exported in input_pairs:
+                perm = layout_permutation(self.data.arrays[ref].shape[1:], exported_specs[exported].sample_shape())
+                if perm is not None:
+                    input_perms[ref] = perm
+                    layouts[ref] = describe_permutation(perm)
+            feed = {exported: _permuted(self.data.arrays[ref], input_perms.get(ref)) for ref, exported in input_pairs}
             exported_outputs = runner.run(feed)
             output_pairs = pair_names(list(reference_outputs), [spec.name for spec in info.signature.outputs], "output")
+            for ref, exported in output_pairs:
+                perm = layout_permutation(exported_outputs[exported].shape[1:], reference_outputs[ref].shape[1:])
+                if perm is not None:  # an NHWC output compared with an NCHW reference: bring it back
+                    exported_outputs[exported] = exported_outputs[exported].transpose(perm)
+                    layouts[ref] = describe_permutation(inverse_permutation(perm))
             try:
                 metrics, checks = compare(
                     reference_outputs, exported_outputs, output_pairs, thresholds, self.data.labels, self.class_output
@@ -90,11 +104,13 @@ class ParitySession:
                 checks=checks,
                 thresholds=thresholds,
                 input_mapping=dict(input_pairs),
+                layouts=layouts,
                 reference_latency=self._reference_latency,
                 reference_memory=self._reference_memory,
             )
             if self.bench.runs > 0:
-                sample = {exported: self.data.sample(0)[ref] for ref, exported in input_pairs}
+                first = self.data.sample(0)
+                sample = {exported: _permuted(first[ref], input_perms.get(ref)) for ref, exported in input_pairs}
                 timings = runner.benchmark(sample, self.bench.warmup, self.bench.runs)
                 result.exported_latency = LatencyStats.from_timings(timings, self.bench.threads)
                 extra = latency_check(result)
@@ -105,6 +121,10 @@ class ParitySession:
             return result, info
         finally:
             runner.close()
+
+
+def _permuted(array: np.ndarray, permutation: tuple[int, ...] | None) -> np.ndarray:
+    return array if permutation is None else np.ascontiguousarray(array.transpose(permutation))
 
 
 @dataclass(frozen=True)

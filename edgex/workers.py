@@ -32,6 +32,7 @@ PRELOAD: dict[str, tuple[str, ...]] = {
     "torch": ("torch",),
     "executorch": ("torch",),
     "onnx": ("onnxruntime",),
+    "litert-torch": ("torch", "litert_torch"),
 }
 
 _RELEASE = "__release__"

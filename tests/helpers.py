@@ -20,6 +20,21 @@ DEMO_VAL = DEMO_DIR / "digits_val.npz"
 DEMO_LABELS = DEMO_DIR / "digits_val_labels.npy"
 
 
+# converter name -> tests that run it end to end with parity asserted (see tests/test_routes.py's meta-test).
+ROUTE_COVERAGE: dict[str, list[str]] = {}
+
+
+def covers(*converters: str):
+    """Mark a test as exercising these converters (registry introspection checks every edge has one)."""
+
+    def mark(test):
+        for name in converters:
+            ROUTE_COVERAGE.setdefault(name, []).append(f"{test.__module__}.{test.__name__}")
+        return test
+
+    return mark
+
+
 def run_edgex(*args: str | Path, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "200", "PYTHONPATH": str(ROOT)}
     return subprocess.run(

@@ -20,6 +20,7 @@ def test_help_and_targets_do_not_import_frameworks() -> None:
         "result = runner.invoke(edgex.cli.cli, ['targets'])\n"
         "assert result.exit_code == 0, result.output\n"
         "assert 'tflite' in result.output\n"
+        "assert runner.invoke(edgex.cli.cli, ['routes']).exit_code == 0\n"
         f"loaded = sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})\n"
         "print('LOADED', loaded)\n"
     )

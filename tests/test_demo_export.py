@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import load_json
+from tests.helpers import covers, load_json
 
 MODES = ["none", "fp16", "dynamic", "int8", "int16x8"]
 
@@ -24,6 +24,7 @@ def _row(report: dict, mode: str) -> dict:
     return next(row for row in report["rows"] if row["mode"] == mode)
 
 
+@covers("tflite-converter")
 def test_every_mode_passes_with_the_promised_figures(report, demo_export) -> None:
     assert report["schema"] == "edgex.report/1"
     assert report["verdict"] == "pass" and report["exit_code"] == 0

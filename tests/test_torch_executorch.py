@@ -14,6 +14,7 @@ from tests.helpers import (
     DEMO_LABELS,
     DEMO_VAL,
     assert_one_line_error,
+    covers,
     in_worker,
     leftovers,
     load_json,
@@ -108,6 +109,7 @@ def torch_demo(tmp_path_factory) -> dict:
     return {"out": out, "report": load_json(out / "r.json"), "stdout": result.stdout}
 
 
+@covers("executorch")
 def test_int8_pte_meets_the_acceptance_figures(torch_demo) -> None:
     rows = {row["mode"]: row for row in torch_demo["report"]["rows"]}
     int8, fp32 = rows["int8"], rows["none"]
@@ -245,6 +247,7 @@ def test_fp16_and_dynamic_quantization_on_xnnpack(tmp_path) -> None:
     assert rows[0]["details"]["delegation"]["delegated_share"] == 1.0
 
 
+@covers("torchscript-lite")
 def test_pytorch_lite_from_factory_and_torchscript(tmp_path) -> None:
     result = run_edgex(
         "export",

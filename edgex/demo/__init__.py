@@ -42,6 +42,15 @@ DEMOS = {
         labels=HERE / "digits" / "digits_val_labels.npy",
         description="PyTorch twin of the digits CNN (NHWC input); sample_apps/models/train_digits_torch.py",
     ),
+    "demo-onnx": DemoModel(
+        name="demo-onnx",
+        source=str(HERE / "digits" / "digits.onnx"),
+        stem="digits_onnx",
+        calibration=HERE / "digits" / "digits_calib.npz",
+        validation=HERE / "digits" / "digits_val.npz",
+        labels=HERE / "digits" / "digits_val_labels.npy",
+        description="the PyTorch digits twin as ONNX; sample_apps/models/export_digits_onnx.py",
+    ),
 }
 
 

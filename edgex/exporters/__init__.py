@@ -25,6 +25,7 @@ class ExportOptions:
 
     io_dtype: str | None = None  # I/O type of integer models: int8, uint8, int16 or float32
     batch_size: int | None = 1  # static batch baked into the artifact; None keeps the source's dynamic batch
+    channels_last_io: bool = False  # 4-D NCHW inputs/outputs become NHWC (what Android camera pipelines feed)
     target_options: dict[str, Any] = field(default_factory=dict)  # parsed and checked by the target's module
 
 
@@ -53,16 +54,36 @@ class Converter:
     produces: str  # artifact format
     worker: str
     function: str  # 'module:function' (ConversionRequest) -> ConversionOutcome, run in the worker
-    extra: str
-    module: str
+    extra: str  # pip extra that provides the modules
+    module: str  # the converter's own package
     quant_modes: tuple[QuantMode, ...]
     description: str
+    requires: tuple[str, ...] = ()  # further packages the conversion imports
+    install_hint: str | None = None  # when `pip install edgex[extra]` is not how to get it
     # Parent-side check of (mode, options) before any work starts; raises UsageError.
     check_options: Callable[[QuantMode, ExportOptions], object] | None = None
 
+    def missing(self) -> list[str]:
+        """Packages this converter needs that are not installed here (cheap: no import)."""
+        import importlib.util
+
+        return [m for m in (self.module, *self.requires) if importlib.util.find_spec(m.split(".")[0]) is None]
+
+    def hint(self) -> str:
+        return self.install_hint or f"pip install 'edgex[{self.extra}]'"
+
 
 _CONVERTERS: dict[str, Converter] = {}
-_MODULES = ("tflite_from_tf", "executorch", "pytorch_lite")
+_MODULES = (
+    "tflite_from_tf",
+    "tflite_from_torch",
+    "tflite_from_onnx",
+    "executorch",
+    "pytorch_lite",
+    "onnx_from_torch",
+    "onnx_from_tf",
+    "torch_from_onnx",
+)
 
 
 def register(converter: Converter) -> Converter:
@@ -76,12 +97,13 @@ def all_converters() -> dict[str, Converter]:
     return dict(_CONVERTERS)
 
 
-def find_converter(source_format: str, artifact_format: str) -> Converter:
-    candidates = [c for c in all_converters().values() if source_format in c.sources and c.produces == artifact_format]
-    if not candidates:
-        readers = sorted({s for c in _CONVERTERS.values() if c.produces == artifact_format for s in c.sources})
+def align_calibration(calibration: dict[str, np.ndarray] | None, names: list[str]) -> dict[str, np.ndarray] | None:
+    """Calibration arrays keyed by this model's input names: by name, or by position when a route renamed them."""
+    if calibration is None or set(calibration) == set(names):
+        return calibration
+    if len(calibration) != len(names):
         raise UsageError(
-            f"no converter from {source_format} to {artifact_format}",
-            hint=f"{artifact_format} can be made from: {', '.join(readers) or 'nothing yet'}",
+            f"calibration has {len(calibration)} inputs {sorted(calibration)}, the model {len(names)} {names}"
         )
-    return candidates[0]
+    return dict(zip(names, calibration.values(), strict=True))
+

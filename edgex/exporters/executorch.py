@@ -11,7 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from edgex.errors import ConversionError, UsageError
-from edgex.exporters import ConversionOutcome, ConversionRequest, Converter, ExportOptions, register
+from edgex.exporters import (
+    ConversionOutcome,
+    ConversionRequest,
+    Converter,
+    ExportOptions,
+    align_calibration,
+    register,
+)
 from edgex.quantize.modes import QuantMode
 from edgex.workers import short_message
 
@@ -99,12 +106,13 @@ def _quantized_program(model: Any, request: ConversionRequest, dynamic_shapes: A
         if dynamic:
             prepared(*model.examples)  # observers of dynamic quantization need one pass, no statistics
         else:
-            if not request.calibration:
+            calibration = align_calibration(request.calibration, model.input_names)
+            if not calibration:
                 raise UsageError("--quantize int8 needs calibration data", hint="pass --calib")
-            count = len(next(iter(request.calibration.values())))
+            count = len(next(iter(calibration.values())))
             for index in range(count):
                 sample = [
-                    torch.from_numpy(request.calibration[name][index : index + 1]).to(example.dtype)
+                    torch.from_numpy(calibration[name][index : index + 1]).to(example.dtype)
                     for name, example in zip(model.input_names, model.examples, strict=True)
                 ]
                 prepared(*sample)

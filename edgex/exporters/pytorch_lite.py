@@ -19,7 +19,7 @@ from edgex.workers import short_message
 register(
     Converter(
         name="torchscript-lite",
-        sources=("torch", "torchscript"),
+        sources=("torch", "torch-export", "torchscript"),
         produces="ptl",
         worker="torch",
         function="edgex.exporters.pytorch_lite:convert",

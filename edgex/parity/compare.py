@@ -36,6 +36,7 @@ class ParityResult:
     checks: list[Check]
     thresholds: Thresholds
     input_mapping: dict[str, str] = field(default_factory=dict)  # reference input -> exported input
+    layouts: dict[str, str] = field(default_factory=dict)  # tensor -> "NCHW -> NHWC" where the artifact differs
     reference_latency: LatencyStats | None = None
     exported_latency: LatencyStats | None = None
     reference_memory: MemoryStats | None = None

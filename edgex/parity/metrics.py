@@ -7,6 +7,65 @@ from dataclasses import dataclass
 import numpy as np
 
 SNR_CAP_DB = 200.0  # identical outputs (zero error) are reported as 200 dB: JSON has no infinity
+# Plot data kept in reports (HTML plots): fixed log-spaced |error| bins, so histograms compare across artifacts,
+# and a bounded, reproducible sample of (reference, exported) element pairs for scatter plots.
+ERROR_LOG10_LOW = -10.0
+ERROR_LOG10_HIGH = 2.0
+ERROR_BINS_PER_DECADE = 4
+VALUE_SAMPLE_SIZE = 500
+
+
+@dataclass(frozen=True)
+class ErrorHistogram:
+    """Counts of |reference - exported| per element in bins [10^(low + i/bins_per_decade), next edge)."""
+
+    log10_low: float
+    bins_per_decade: int
+    counts: tuple[int, ...]
+    zeros: int  # elements with no error at all
+    underflow: int  # 0 < error < 10^log10_low
+    overflow: int  # error >= the last edge
+
+    def edges(self) -> list[float]:
+        return [10.0 ** (self.log10_low + i / self.bins_per_decade) for i in range(len(self.counts) + 1)]
+
+
+@dataclass(frozen=True)
+class ValueSample:
+    """Up to VALUE_SAMPLE_SIZE element pairs drawn with a fixed seed from `total` elements (6 significant digits)."""
+
+    reference: tuple[float, ...]
+    exported: tuple[float, ...]
+    total: int
+
+
+def error_histogram(difference: np.ndarray) -> ErrorHistogram:
+    values = difference.reshape(-1)
+    bins = round((ERROR_LOG10_HIGH - ERROR_LOG10_LOW) * ERROR_BINS_PER_DECADE)
+    edges = 10.0 ** (ERROR_LOG10_LOW + np.arange(bins + 1) / ERROR_BINS_PER_DECADE)
+    nonzero = values[values > 0]
+    counts, _ = np.histogram(nonzero, bins=edges)
+    return ErrorHistogram(
+        log10_low=ERROR_LOG10_LOW,
+        bins_per_decade=ERROR_BINS_PER_DECADE,
+        counts=tuple(int(c) for c in counts),
+        zeros=int(values.size - nonzero.size),
+        underflow=int(np.count_nonzero(nonzero < edges[0])),
+        overflow=int(np.count_nonzero(nonzero >= edges[-1])),
+    )
+
+
+def value_sample(reference: np.ndarray, exported: np.ndarray, size: int = VALUE_SAMPLE_SIZE) -> ValueSample:
+    ref = reference.reshape(-1).astype(np.float64)
+    exp = exported.reshape(-1).astype(np.float64)
+    chosen = np.arange(ref.size)
+    if ref.size > size:
+        chosen = np.sort(np.random.default_rng(0).choice(ref.size, size=size, replace=False))
+    return ValueSample(
+        reference=tuple(float(f"{v:.6g}") for v in ref[chosen]),
+        exported=tuple(float(f"{v:.6g}") for v in exp[chosen]),
+        total=int(ref.size),
+    )
 
 
 @dataclass(frozen=True)
@@ -26,6 +85,8 @@ class OutputMetrics:
     top5_agreement: float | None = None  # percent whose reference argmax is in the exported top 5 (C > 5)
     reference_accuracy: float | None = None  # percent, with labels
     exported_accuracy: float | None = None
+    error_histogram: ErrorHistogram | None = None  # plot data, see ERROR_LOG10_LOW
+    value_sample: ValueSample | None = None  # plot data, see VALUE_SAMPLE_SIZE
 
     @property
     def top1_drop(self) -> float | None:
@@ -89,6 +150,8 @@ def compare_output(
         cosine_min=float(cosine.min()),
         snr_db=snr_db(reference, exported),
         class_output=class_output,
+        error_histogram=error_histogram(difference),
+        value_sample=value_sample(reference, exported),
     )
     if is_classifier_like(reference.shape):
         classes = int(reference.shape[1])

@@ -16,6 +16,7 @@ class LatencyStats:
     min_ms: float
     runs: int
     threads: int
+    timings_ms: tuple[float, ...] = ()  # every timed run (plot data for box plots), rounded to 0.1 us
 
     @classmethod
     def from_timings(cls, timings_ms: list[float], threads: int) -> LatencyStats:
@@ -28,6 +29,7 @@ class LatencyStats:
             min_ms=float(values.min()),
             runs=len(values),
             threads=threads,
+            timings_ms=tuple(round(float(v), 4) for v in values),
         )
 
 

@@ -8,7 +8,7 @@ import json
 from rich.console import Console
 from rich.table import Table
 
-from edgex.exporters import all_converters
+from edgex.routes import all_routes, graph_formats
 from edgex.sources import all_formats
 from edgex.targets import all_targets
 
@@ -18,12 +18,16 @@ def _installed(module: str) -> bool:
 
 
 def target_rows() -> list[dict[str, object]]:
-    converters = all_converters().values()
+    """One row per target; 'from' lists every source format with a route (direct or through other formats)."""
     formats = all_formats()
     rows = []
     for target in all_targets().values():
-        routes = [c for c in converters if c.produces == target.format]
-        buildable = [c for c in routes if _installed(c.module)]
+        routes = [
+            r
+            for source in sorted(graph_formats())
+            if source != target.format
+            for r in all_routes(source, target.format)
+        ]
         runtime_format = formats.get(target.format)
         rows.append(
             {
@@ -33,9 +37,9 @@ def target_rows() -> list[dict[str, object]]:
                 "extension": target.extension,
                 "modes": [m.value for m in target.quant_modes],
                 "default_mode": target.default_mode.value,
-                "from": sorted({s for c in routes for s in c.sources}),
-                "available": bool(buildable),
-                "missing": sorted({f"edgex[{c.extra}]" for c in routes if not _installed(c.module)}),
+                "from": sorted({r.formats[0] for r in routes}),
+                "available": any(not r.missing for r in routes),
+                "missing": sorted({hop.hint() for r in routes for hop, _ in r.missing}),
                 "validation_runtime": bool(runtime_format and _installed(runtime_format.module)),
                 "runtime": target.runtime,
                 "description": target.description,

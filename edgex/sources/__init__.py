@@ -63,7 +63,7 @@ class SourceRef:
 
 
 _FORMATS: dict[str, SourceFormat] = {}
-_MODULES = ("keras", "savedmodel", "tflite", "torch_module", "torch_export", "torchscript", "pte", "ptl")
+_MODULES = ("keras", "savedmodel", "tflite", "onnx", "torch_module", "torch_export", "torchscript", "pte", "ptl")
 
 
 def register(source_format: SourceFormat) -> SourceFormat:

@@ -65,7 +65,7 @@ class FinalizeOutcome:
 
 
 _TARGETS: dict[str, Target] = {}
-_MODULES = ("tflite", "executorch", "pytorch_lite", "edgetpu")
+_MODULES = ("tflite", "executorch", "pytorch_lite", "edgetpu", "onnx")
 
 
 def register(target: Target) -> Target:

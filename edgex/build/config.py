@@ -1,0 +1,491 @@
+"""The build matrix file: `edgex.toml` (or `[tool.edgex]` in pyproject.toml), read with tomllib and validated.
+
+Every problem is one line naming the file, the line and the key, with the valid keys as a hint; relative paths
+resolve against the folder of the config file, so a build runs the same from any working directory.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from edgex.data.images import ImagePreprocess
+from edgex.edgetpu.options import EdgeTPUOptions
+from edgex.errors import EdgexError, UsageError
+from edgex.parity.thresholds import Thresholds
+from edgex.pyspec import looks_like_pyspec
+from edgex.suggest import did_you_mean
+
+CONFIG_NAME = "edgex.toml"
+PYPROJECT = "pyproject.toml"
+IO_DTYPES = ("int8", "uint8", "int16", "float32")
+RANDOM_DATA = "random"
+# Target options: gates of the ExecuTorch targets plus every Edge TPU setting (edgex/edgetpu/options.py).
+TARGET_OPTION_KEYS = ("min_delegated", *(f.name for f in fields(EdgeTPUOptions)))
+PATH_OPTIONS = ("compiler",)  # target options that are paths, resolved against the config file
+
+
+class ConfigError(UsageError):
+    """A problem in the build file; the message leads with file:line and the dotted key."""
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    out: Path
+    threads: int = 1
+    warmup: int = 5
+    runs: int = 50
+    timeout: float = 1200.0
+    jobs: int = 1
+    junit: Path | None = None
+    report_html: Path | None = None
+    report_json: Path | None = None  # default: <out>/edgex-build.json
+    check_determinism: bool = False
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    id: str
+    source: str  # absolute path, 'abs/file.py:factory' or 'pkg.module:factory'
+    name: str | None = None  # artifact stem; default: the source's
+    signature: str | None = None
+    input_shapes: tuple[tuple[int, ...], ...] = ()
+    input_dtypes: tuple[str, ...] = ()
+    weights: Path | None = None
+    depends: tuple[Path, ...] = ()  # files the factory reads that the build cannot see (hashed with the source)
+    calibration: str | None = None
+    calibration_samples: int | None = None
+    validation: str | None = None
+    validation_samples: int | None = None
+    labels: Path | None = None  # validation labels
+    class_names: tuple[str, ...] = ()  # written to <out>/<model>/labels.txt for apps
+    class_output: str | None = None
+    preprocessing: ImagePreprocess = field(default_factory=ImagePreprocess)
+    thresholds: dict[str, float] = field(default_factory=dict)
+    targets: tuple[str, ...] = ()  # target entry ids; empty: every target
+
+
+@dataclass(frozen=True)
+class TargetEntry:
+    id: str
+    target: str  # registry name (edgex targets)
+    modes: tuple[str, ...] = ()  # empty: the target's default mode
+    io_dtype: str | None = None
+    batch_size: int | None = 1  # None: keep the source's dynamic batch
+    thresholds: dict[str, float] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    optional: bool = False  # a missing tool (exit 4) is reported but does not fail the build
+    timeout: float | None = None
+
+
+@dataclass(frozen=True)
+class Cell:
+    model: ModelEntry
+    target: TargetEntry
+
+    @property
+    def id(self) -> str:
+        return f"{self.model.id}/{self.target.id}"
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    path: Path
+    settings: BuildSettings
+    models: dict[str, ModelEntry]
+    targets: dict[str, TargetEntry]
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    def cells(self) -> list[Cell]:
+        """Every model x its targets, in file order."""
+        return [
+            Cell(model, self.targets[target_id])
+            for model in self.models.values()
+            for target_id in (model.targets or tuple(self.targets))
+        ]
+
+
+def find_config(explicit: Path | None, cwd: Path) -> Path:
+    if explicit is not None:
+        if not explicit.is_file():
+            raise UsageError(f"--config {explicit}: no such file")
+        return explicit.resolve()
+    for name in (CONFIG_NAME, PYPROJECT):
+        candidate = cwd / name
+        if candidate.is_file() and (name == CONFIG_NAME or _has_tool_table(candidate)):
+            return candidate.resolve()
+    raise UsageError(
+        f"no {CONFIG_NAME} (or [tool.edgex] in {PYPROJECT}) in {cwd}",
+        hint="write one (see docs/build.md) or name it with --config",
+    )
+
+
+def _has_tool_table(path: Path) -> bool:
+    try:
+        return "edgex" in tomllib.loads(path.read_text(encoding="utf-8")).get("tool", {})
+    except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
+        return False
+
+
+def load_config(path: Path) -> BuildConfig:
+    try:
+        text = path.read_text(encoding="utf-8")
+        document = tomllib.loads(text)
+    except OSError as exc:
+        raise UsageError(f"{path}: unreadable ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    prefix: tuple[str, ...] = ()
+    if path.name == PYPROJECT or ("tool" in document and "models" not in document):
+        prefix = ("tool", "edgex")
+        document = document.get("tool", {}).get("edgex")
+        if not isinstance(document, dict):
+            raise ConfigError(f"{path}: no [tool.edgex] table", hint="add one, or name an edgex.toml with --config")
+    return _Reader(path, text, prefix).read(document)
+
+
+class _Reader:
+    """Validates one document; `where` keys are dotted paths below the edgex root table."""
+
+    def __init__(self, path: Path, text: str, prefix: tuple[str, ...]) -> None:
+        self.path = path
+        self.locator = Locator(text, prefix)
+        self.prefix = prefix
+
+    def fail(self, key: tuple[str, ...], problem: str, hint: str | None = None) -> ConfigError:
+        line = self.locator.line(key)
+        where = f"{self.path}:{line}" if line else str(self.path)
+        dotted = ".".join(self.prefix + key)
+        return ConfigError(f"{where}: {dotted}: {problem}", hint=hint)
+
+    def table(self, value: Any, key: tuple[str, ...], allowed: dict[str, Callable[[Any], Any]]) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(key, f"expected a table, got {_kind(value)}")
+        checked = {}
+        for name, item in value.items():
+            if name not in allowed:
+                raise self.fail((*key, name), "unknown key", hint=did_you_mean(name, allowed))
+            try:
+                checked[name] = allowed[name](item)
+            except ValueError as exc:
+                raise self.fail((*key, name), str(exc)) from None
+        return checked
+
+    def resolve(self, value: str) -> Path:
+        return (self.path.parent / Path(value).expanduser()).resolve()
+
+    def existing(self, value: str, key: tuple[str, ...]) -> Path:
+        resolved = self.resolve(value)
+        if not resolved.exists():
+            raise self.fail(key, f"no such file or folder {resolved}")
+        return resolved
+
+    def read(self, document: dict[str, Any]) -> BuildConfig:
+        top = self.table(document, (), {"build": _any_table, "models": _any_table, "targets": _any_table})
+        settings = self.settings(top.get("build", {}))
+        if not top.get("targets"):
+            raise self.fail(("targets",), "no targets", hint="add a [targets.NAME] table with target = 'tflite'")
+        if not top.get("models"):
+            raise self.fail(("models",), "no models", hint="add a [models.NAME] table with source = 'model.keras'")
+        targets = {name: self.target(name, value) for name, value in top["targets"].items()}
+        models = {name: self.model(name, value, targets) for name, value in top["models"].items()}
+        return BuildConfig(self.path, settings, models, targets)
+
+    def settings(self, value: Any) -> BuildSettings:
+        raw = self.table(value, ("build",), BUILD_KEYS)
+        paths = {key: self.resolve(raw[key]) for key in ("junit", "report_html", "report_json") if key in raw}
+        return BuildSettings(**{**raw, **paths, "out": self.resolve(raw.get("out", "dist"))})
+
+    def target(self, name: str, value: Any) -> TargetEntry:
+        from edgex.quantize.modes import parse_modes
+        from edgex.targets import get_target
+
+        key = ("targets", name)
+        raw = self.table(value, key, TARGET_KEYS)
+        try:
+            target = get_target(raw.get("target", name))
+        except EdgexError as exc:
+            raise self.fail((*key, "target") if "target" in raw else key, exc.message, exc.hint) from None
+        modes = raw.get("quantize", ())
+        try:
+            parse_modes(modes, target.quant_modes, target.name)
+        except EdgexError as exc:
+            raise self.fail((*key, "quantize"), exc.message, exc.hint) from None
+        if raw.get("dynamic_batch") and "batch_size" in raw:
+            raise self.fail((*key, "dynamic_batch"), "conflicts with batch_size", hint="keep one of them")
+        options = self.table(raw.get("options", {}), (*key, "options"), dict.fromkeys(TARGET_OPTION_KEYS, _scalar))
+        for option in PATH_OPTIONS:
+            if option in options:
+                options[option] = str(self.resolve(str(options[option])))
+        return TargetEntry(
+            id=name,
+            target=target.name,
+            modes=modes,
+            io_dtype=raw.get("io_dtype"),
+            batch_size=None if raw.get("dynamic_batch") else raw.get("batch_size", 1),
+            thresholds=self.table(raw.get("thresholds", {}), (*key, "thresholds"), THRESHOLD_KEYS),
+            options=options,
+            optional=raw.get("optional", False),
+            timeout=raw.get("timeout"),
+        )
+
+    def model(self, name: str, value: Any, targets: dict[str, TargetEntry]) -> ModelEntry:
+        from edgex.demo import resolve_demo
+
+        key = ("models", name)
+        raw = self.table(value, key, MODEL_KEYS)
+        if "source" not in raw:
+            raise self.fail(key, "missing required key 'source'", hint="a model file, folder, module:factory or demo")
+        for target_id in raw.get("targets", ()):
+            if target_id not in targets:
+                raise self.fail((*key, "targets"), f"no target '{target_id}'", hint=did_you_mean(target_id, targets))
+        demo = resolve_demo(raw["source"]) if not self.resolve(raw["source"]).exists() else None
+        defaults: dict[str, Any] = {}
+        if demo is not None:  # the bundled demo: its file and data, unless the config names others
+            defaults = {"name": demo.stem, "calibration": str(demo.calibration)}
+            if "validation" not in raw:
+                defaults.update(validation=str(demo.validation), labels=demo.labels)
+        preprocessing = self.table(raw.get("preprocessing", {}), (*key, "preprocessing"), PREPROCESSING_KEYS)
+        return ModelEntry(
+            id=name,
+            source=demo.source if demo is not None else self.source(raw["source"], (*key, "source")),
+            name=raw.get("name", defaults.get("name")),
+            signature=raw.get("signature"),
+            input_shapes=raw.get("input_shapes", ()),
+            input_dtypes=raw.get("input_dtypes", ()),
+            weights=self.existing(raw["weights"], (*key, "weights")) if "weights" in raw else None,
+            depends=tuple(self.existing(item, (*key, "depends")) for item in raw.get("depends", ())),
+            calibration=self.data(raw, "calibration", key) or defaults.get("calibration"),
+            calibration_samples=raw.get("calibration_samples"),
+            validation=self.data(raw, "validation", key) or defaults.get("validation"),
+            validation_samples=raw.get("validation_samples"),
+            labels=self.existing(raw["labels"], (*key, "labels")) if "labels" in raw else defaults.get("labels"),
+            class_names=self.class_names(raw.get("class_names", ()), (*key, "class_names")),
+            class_output=raw.get("class_output"),
+            preprocessing=ImagePreprocess(**preprocessing),
+            thresholds=self.table(raw.get("thresholds", {}), (*key, "thresholds"), THRESHOLD_KEYS),
+            targets=raw.get("targets", ()),
+        )
+
+    def source(self, value: str, key: tuple[str, ...]) -> str:
+        if self.resolve(value).exists():
+            return str(self.resolve(value))
+        if looks_like_pyspec(value):
+            module, _, function = value.rpartition(":")
+            if module.endswith(".py"):
+                return f"{self.existing(module, key)}:{function}"
+            return value
+        raise self.fail(key, f"no such file or folder {self.resolve(value)}", hint="or give 'pkg.module:factory'")
+
+    def data(self, raw: dict[str, Any], name: str, key: tuple[str, ...]) -> str | None:
+        if name not in raw:
+            return None
+        value = raw[name]
+        if value == RANDOM_DATA and name == "calibration":
+            return value
+        if not self.resolve(value).exists() and looks_like_pyspec(value):
+            module, _, function = value.rpartition(":")
+            return f"{self.existing(module, (*key, name))}:{function}" if module.endswith(".py") else value
+        return str(self.existing(value, (*key, name)))
+
+    def class_names(self, value: tuple[str, ...] | str, key: tuple[str, ...]) -> tuple[str, ...]:
+        """A list of names, or a text file with one name per line."""
+        if isinstance(value, str):
+            lines = self.existing(value, key).read_text(encoding="utf-8").splitlines()
+            return tuple(line.strip() for line in lines if line.strip())
+        return value
+
+
+KINDS = {dict: "a table", list: "an array", str: "a string", bool: "a boolean"}
+
+
+def _kind(value: Any) -> str:
+    return KINDS.get(type(value), type(value).__name__)
+
+
+def _any_table(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a table, got {_kind(value)}")
+    return value
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"expected a non-empty string, got {_kind(value)}")
+    return value
+
+
+def _integer(minimum: int) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ValueError(f"expected an integer >= {minimum}, got {value!r}")
+        return value
+
+    return check
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"expected a number, got {_kind(value)}")
+    return float(value)
+
+
+def _positive(value: Any) -> float:
+    number = _number(value)
+    if number <= 0:
+        raise ValueError(f"expected a positive number, got {value!r}")
+    return number
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {value!r}")
+    return value
+
+
+def _texts(value: Any) -> tuple[str, ...]:
+    """A string or an array of strings."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(item, str) and item for item in items):
+        raise ValueError(f"expected a string or an array of strings, got {_kind(value)}")
+    return tuple(items)
+
+
+def _numbers(value: Any) -> tuple[float, ...]:
+    items = value if isinstance(value, list) else [value]
+    return tuple(_number(item) for item in items)
+
+
+def _shapes(value: Any) -> tuple[tuple[int, ...], ...]:
+    """[[1, 3, 224, 224]] or ["1x3x224x224"], one per input."""
+    if not isinstance(value, list):
+        raise ValueError("expected an array of shapes, one per input, e.g. [[1, 3, 224, 224]]")
+    shapes = []
+    for item in value:
+        dims = item.lower().split("x") if isinstance(item, str) else item
+        try:
+            shapes.append(tuple(_integer(1)(int(d) if isinstance(d, str) else d) for d in dims))
+        except (ValueError, TypeError):
+            raise ValueError(f"{item!r} is not a shape like [1, 3, 224, 224] or '1x3x224x224'") from None
+    return tuple(shapes)
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if value not in choices:
+            raise ValueError(f"{value!r} is not one of {', '.join(choices)}")
+        return value
+
+    return check
+
+
+def _scalar(value: Any) -> Any:
+    if not isinstance(value, str | int | float | bool):
+        raise ValueError(f"expected a string, number or boolean, got {_kind(value)}")
+    return value
+
+
+def _names(value: Any) -> tuple[str, ...] | str:
+    return value if isinstance(value, str) else _texts(value)
+
+
+BUILD_KEYS: dict[str, Callable[[Any], Any]] = {
+    "out": _text,
+    "threads": _integer(1),
+    "warmup": _integer(0),
+    "runs": _integer(0),
+    "timeout": _positive,
+    "jobs": _integer(1),
+    "junit": _text,
+    "report_html": _text,
+    "report_json": _text,
+    "check_determinism": _flag,
+}
+MODEL_KEYS: dict[str, Callable[[Any], Any]] = {
+    "source": _text,
+    "name": _text,
+    "signature": _text,
+    "input_shapes": _shapes,
+    "input_dtypes": _texts,
+    "weights": _text,
+    "depends": _texts,
+    "calibration": _text,
+    "calibration_samples": _integer(1),
+    "validation": _text,
+    "validation_samples": _integer(1),
+    "labels": _text,
+    "class_names": _names,
+    "class_output": _text,
+    "preprocessing": _any_table,
+    "thresholds": _any_table,
+    "targets": _texts,
+}
+TARGET_KEYS: dict[str, Callable[[Any], Any]] = {
+    "target": _text,
+    "quantize": _texts,
+    "io_dtype": _choice(IO_DTYPES),
+    "batch_size": _integer(1),
+    "dynamic_batch": _flag,
+    "thresholds": _any_table,
+    "options": _any_table,
+    "optional": _flag,
+    "timeout": _positive,
+}
+PREPROCESSING_KEYS: dict[str, Callable[[Any], Any]] = {"scale": _number, "mean": _numbers, "std": _numbers}
+THRESHOLD_KEYS: dict[str, Callable[[Any], Any]] = {f.name: _number for f in fields(Thresholds)}
+
+_HEADER = re.compile(r"^\s*\[\[?\s*(?P<path>[^\]]+?)\s*\]\]?\s*(?:#.*)?$")
+
+
+def _split_dotted(text: str) -> tuple[str, ...]:
+    """'models."demo-torch".preprocessing' -> ('models', 'demo-torch', 'preprocessing')."""
+    parts = re.findall(r'"([^"]*)"|\'([^\']*)\'|([^.\s]+)', text)
+    return tuple(next(p for p in groups if p) for groups in parts)
+
+
+class Locator:
+    """Finds the line of a dotted key in TOML text (tomllib keeps no positions): good enough to point at it."""
+
+    def __init__(self, text: str, prefix: tuple[str, ...] = ()) -> None:
+        self.lines = text.splitlines()
+        self.prefix = prefix
+        self.headers = [
+            (number, _split_dotted(match["path"]))
+            for number, line in enumerate(self.lines)
+            if (match := _HEADER.match(line))
+        ]
+
+    def line(self, key: tuple[str, ...]) -> int | None:
+        """1-based line of `key` (below the prefix), or of the nearest table that holds it."""
+        full = self.prefix + key
+        start, end, rest = 0, len(self.lines), full
+        best: tuple[int, tuple[str, ...]] | None = None
+        for number, path in self.headers:
+            if full[: len(path)] == path and (best is None or len(path) > len(best[1])):
+                best = (number, path)
+        if best is not None:
+            start, rest = best[0], full[len(best[1]) :]
+            end = next((n for n, _ in self.headers if n > start), len(self.lines))
+        elif self.headers:
+            end = self.headers[0][0]
+        if not rest:
+            return start + 1
+        found: int | None = None
+        for name in rest:  # each key of the rest on or after the line of the previous one
+            pattern = re.compile(rf"(^|[{{,\s.])[\"']?{re.escape(name)}[\"']?\s*[=.]")
+            match = next((n for n in range(found or start, end) if pattern.search(self.lines[n])), None)
+            if match is None:
+                break
+            found = match
+        if found is not None:
+            return found + 1
+        return start + 1 if best is not None else None

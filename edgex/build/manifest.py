@@ -1,0 +1,252 @@
+"""`dist/edgex-manifest.json`: what an app needs to ship and feed each artifact, read from the files themselves.
+
+Per artifact: path (relative to the manifest), sha256, size, target, format, quantization, input/output names,
+shapes, dtypes and quantization parameters (read from the flatbuffer, no framework), preprocessing and layout,
+class names, the parity verdict with its key figures, and the versions that built it. The JSON Schema is
+edgex/schemas/manifest.schema.json.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from edgex.data.images import CHANNEL_COUNTS
+from edgex.errors import InternalError
+from edgex.results import RunReport
+from edgex.workers import Worker
+
+SCHEMA = "edgex.manifest/1"
+MANIFEST_NAME = "edgex-manifest.json"
+LABELS_NAME = "labels.txt"
+COLORS = {1: "grayscale", 3: "rgb", 4: "rgba"}
+VERDICTS = {"passed": "pass", "exported": "unvalidated", "parity_failed": "fail", "export_failed": "fail"}
+KEY_METRICS = (
+    "top1_agreement",
+    "reference_accuracy",
+    "exported_accuracy",
+    "top1_drop",
+    "cosine",
+    "snr_db",
+    "max_abs_error",
+    "mean_abs_error",
+)
+
+
+def schema() -> dict[str, Any]:
+    """The manifest's JSON Schema, shipped as package data."""
+    return json.loads(resources.files("edgex.schemas").joinpath("manifest.schema.json").read_text(encoding="utf-8"))
+
+
+def _quantization(quant: Any) -> dict[str, Any] | None:
+    if quant is None:
+        return None
+    if quant.per_channel:
+        return {"scales": list(quant.scales), "zero_points": list(quant.zero_points), "axis": quant.axis}
+    return {"scale": quant.scales[0], "zero_point": quant.zero_points[0] if quant.zero_points else 0}
+
+
+def _output_order(names: list[str]) -> list[str]:
+    """Keras exports name outputs output_0, output_1, ...: order them numerically, as the runner does."""
+    if names and all(n.startswith("output_") and n[7:].isdigit() for n in names):
+        return sorted(names, key=lambda n: int(n[7:]))
+    return names
+
+
+def _tflite_io(path: Path) -> dict[str, list[dict[str, Any]]]:
+    from edgex.inspection.tflite import read_tflite
+
+    model = read_tflite(path)
+
+    def tensor(name: str, index: int) -> dict[str, Any]:
+        t = model.tensors[index]
+        return {
+            "name": name,
+            "shape": [None if d < 0 else d for d in t.shape_signature],
+            "dtype": t.dtype,
+            "quantization": _quantization(t.quant),
+        }
+
+    if model.signatures:
+        signature = model.signatures.get("serving_default") or next(iter(model.signatures.values()))
+        outputs = signature["outputs"]
+        return {
+            "inputs": [tensor(name, index) for name, index in signature["inputs"].items()],
+            "outputs": [tensor(name, outputs[name]) for name in _output_order(list(outputs))],
+        }
+    return {
+        "inputs": [tensor(model.tensors[i].name, i) for i in model.inputs],
+        "outputs": [tensor(model.tensors[i].name, i) for i in model.outputs],
+    }
+
+
+def _pte_io(path: Path) -> dict[str, list[dict[str, Any]]]:
+    worker = Worker("pte-schema")  # the schema classes live in executorch: read in a throwaway process
+    try:
+        program = worker.call(
+            "edgex.inspection.pte_reader:read_pte", str(path.resolve()), what=f"reading {path}", failure=InternalError
+        )
+    finally:
+        worker.close()
+    forward = next((m for m in program["methods"] if m["name"] == "forward"), program["methods"][0])
+
+    def tensors(kind: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": f"{kind[:-1]}_{i}",
+                "shape": t.get("shape", []),
+                "dtype": t.get("dtype", "unknown"),
+                "quantization": None,
+            }
+            for i, t in enumerate(forward[kind])
+        ]
+
+    return {"inputs": tensors("inputs"), "outputs": tensors("outputs")}
+
+
+IO_READERS = {"tflite": _tflite_io, "pte": _pte_io}
+
+
+def describe_io(path: Path, artifact_format: str, report: RunReport) -> dict[str, Any]:
+    """The artifact's own I/O when edgex can read its format; else the source model's signature, labelled so."""
+    reader = IO_READERS.get(artifact_format)
+    if reader is not None:
+        return {**reader(path), "io_source": "artifact"}
+    signature = report.source.signature
+    specs = {"inputs": signature.inputs if signature else (), "outputs": signature.outputs if signature else ()}
+    io = {
+        kind: [
+            {
+                "name": spec.name,
+                "shape": list(spec.shape),
+                "dtype": spec.dtype,
+                "quantization": (
+                    {"scale": spec.quant.scale, "zero_point": spec.quant.zero_point} if spec.quant else None
+                ),
+            }
+            for spec in values
+        ]
+        for kind, values in specs.items()
+    }
+    return {**io, "io_source": "source model"}
+
+
+def describe_artifacts(report: RunReport, cell_dir: Path) -> list[dict[str, Any]]:
+    """Every file a cell wrote (main and extra artifacts), with the row it belongs to and its I/O."""
+    from edgex.edgetpu.runtime import is_compiled
+
+    described = []
+    for index, row in enumerate(report.rows):
+        for artifact in [row.artifact, *row.extra_artifacts] if row.artifact else []:
+            path = Path(artifact.path)
+            described.append(
+                {
+                    "file": str(path.relative_to(cell_dir)) if path.is_relative_to(cell_dir) else path.name,
+                    "row": index,
+                    "format": artifact.format,
+                    "size_bytes": artifact.size_bytes,
+                    "sha256": artifact.sha256,
+                    "accelerator": "edgetpu" if artifact.format == "tflite" and is_compiled(path) else None,
+                    **describe_io(path, artifact.format, report),
+                }
+            )
+    return described
+
+
+def preprocessing(model: Any, inputs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """How an app turns pixels into the first input, when that input is an image (rank 4 with 1, 3 or 4 channels)."""
+    if not inputs or len(inputs[0]["shape"]) != 4:
+        return None
+    spec = inputs[0]
+    _, d1, d2, d3 = spec["shape"]
+    if d3 in CHANNEL_COUNTS:
+        layout, height, width, channels = "NHWC", d1, d2, d3
+    elif d1 in CHANNEL_COUNTS:
+        layout, height, width, channels = "NCHW", d2, d3, d1
+    else:
+        return None
+    prep = model.preprocessing
+    return {
+        "input": spec["name"],
+        "layout": layout,
+        "height": height,
+        "width": width,
+        "channels": channels,
+        "color": COLORS[channels],
+        "scale": prep.scale,
+        "mean": list(prep.mean),
+        "std": list(prep.std),
+        "formula": "x = (pixel * scale - mean) / std, per channel; then quantize with the input's scale/zero_point",
+    }
+
+
+def _headline(outputs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    return next((o for o in outputs if o.get("class_output")), outputs[0] if outputs else None)
+
+
+def parity_summary(row: dict[str, Any]) -> dict[str, Any] | None:
+    parity = row.get("parity")
+    if not parity:
+        return None
+    head = _headline(parity["outputs"]) or {}
+    latency = parity.get("exported_latency") or {}
+    reference_latency = parity.get("reference_latency") or {}
+    return {
+        "samples": parity["samples"],
+        "runtime": row.get("runtime"),
+        "output": head.get("output"),
+        "metrics": {
+            **{key: head.get(key) for key in KEY_METRICS},
+            "latency_median_ms": latency.get("median_ms"),
+            "reference_latency_median_ms": reference_latency.get("median_ms"),
+            "latency_ratio": parity.get("latency_ratio"),
+        },
+        "thresholds": {k: v for k, v in parity["thresholds"].items() if v is not None},
+        "failed_checks": [
+            {key: check[key] for key in ("name", "output", "value", "threshold", "comparison")}
+            for check in [*row.get("checks", []), *parity["checks"]]
+            if not check["passed"]
+        ],
+    }
+
+
+def artifact_entries(state: dict[str, Any], model: Any, cell_dir: Path, out: Path) -> list[dict[str, Any]]:
+    """Manifest entries of one cell, from its cached state (see edgex.build.runner)."""
+    outcome = state["outcome"]
+    report = outcome["report"]
+    versions = report["versions"]
+    determinism = outcome.get("determinism") or {}
+    labels = out / model.id / LABELS_NAME if model.class_names else None
+    entries = []
+    for artifact in outcome["artifacts"]:
+        row = report["rows"][artifact["row"]]
+        pair = (determinism.get("artifacts") or {}).get(artifact["file"])
+        entries.append(
+            {
+                "path": (cell_dir / artifact["file"]).relative_to(out).as_posix(),
+                "sha256": artifact["sha256"],
+                "size_bytes": artifact["size_bytes"],
+                "model": model.id,
+                "cell": outcome["cell"],
+                "target": row["target"],
+                "format": artifact["format"],
+                "quantization": row["mode"],
+                "accelerator": artifact["accelerator"],
+                "inputs": artifact["inputs"],
+                "outputs": artifact["outputs"],
+                "io_source": artifact["io_source"],
+                "preprocessing": preprocessing(model, artifact["inputs"]),
+                "labels_file": labels.relative_to(out).as_posix() if labels else None,
+                "classes": list(model.class_names) or None,
+                "status": row["status"],
+                "verdict": VERDICTS[row["status"]],
+                "error": row.get("error"),
+                "parity": parity_summary(row),
+                "deterministic": None if pair is None else pair["first"] == pair["second"],
+                "input_fingerprint": state["fingerprint"]["digest"],
+                "versions": versions,
+            }
+        )
+    return entries

@@ -1,0 +1,163 @@
+"""The build in the terminal: a progress line per running cell (stderr), a line per finished cell, then one table
+row per artifact row with ✅ passed · ❎ parity failed · ❌ export failed, and the verdict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from edgex.build.runner import BuildResult, CellResult
+
+ICONS = {"passed": "✅", "exported": "✅", "parity_failed": "❎", "export_failed": "❌"}
+FAILED_RELATION = {">=": "<", "<=": ">"}
+STYLES = {"✅": "green", "❎": "yellow", "❌": "red"}
+HEADERS = (
+    "",
+    "cell",
+    "mode",
+    "artifact",
+    "size",
+    "top-1 agree",
+    "accuracy",
+    "cosine",
+    "max |err|",
+    "latency ms",
+    "build",
+    "note",
+)
+
+
+class BuildProgress:
+    """Spinners for the cells being built; rich draws them only on a terminal, the finished lines always print."""
+
+    def __init__(self, console: Console, cells: list[str]) -> None:
+        self.console = console
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.fields[cell]}"),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self.tasks: dict[str, TaskID] = {}
+        self.cells = cells
+
+    def __enter__(self) -> BuildProgress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.progress.__exit__(*exc_info)
+
+    def event(self, cell: str, message: str) -> None:
+        if cell not in self.tasks:
+            self.tasks[cell] = self.progress.add_task(message, cell=cell, total=None)
+        elif message == "finished":
+            self.progress.remove_task(self.tasks.pop(cell))
+        else:
+            self.progress.update(self.tasks[cell], description=message)
+
+    def done(self, result: CellResult) -> None:
+        icon = ICONS[result.status]
+        if result.up_to_date:
+            how = "up to date"
+        else:
+            how = f"built in {result.outcome.seconds:.1f} s ({result.rebuilt_because})"
+        extra = f": {_cell_error(result)}" if result.status == "export_failed" else ""
+        self.console.print(f"{icon} {result.cell.id} {how}{extra}", style=STYLES[icon], highlight=False)
+
+
+def _cell_error(result: CellResult) -> str:
+    if result.outcome.error:
+        return result.outcome.error
+    return next((row["error"] for row in result.rows if row.get("error")), "export failed")
+
+
+def _headline(row: dict[str, Any]) -> dict[str, Any] | None:
+    outputs = row["parity"]["outputs"] if row.get("parity") else []
+    return next((o for o in outputs if o.get("class_output")), outputs[0] if outputs else None)
+
+
+def _failed_checks(row: dict[str, Any]) -> list[str]:
+    checks = [*row.get("checks", []), *((row.get("parity") or {}).get("checks", []))]
+    return [
+        f"{c['name']}{'[' + c['output'] + ']' if c['output'] else ''} {c['value']:.6g}{c['unit']} "
+        f"{FAILED_RELATION[c['comparison']]} {c['threshold']:g}{c['unit']}"
+        for c in checks
+        if not c["passed"]
+    ]
+
+
+def row_cells(result: CellResult, row: dict[str, Any]) -> list[str]:
+    """One table row for one report row (dicts of the edgex.report/1 JSON)."""
+    artifact = row.get("artifact")
+    head = _headline(row)
+    parity = row.get("parity") or {}
+    latency = parity.get("exported_latency")
+    cells = [
+        ICONS[row["status"]],
+        result.cell.id,
+        row["mode"],
+        Path(artifact["path"]).name if artifact else "-",
+        f"{artifact['size_bytes'] / 1024:.1f} KB" if artifact else "-",
+    ]
+    if head is None:
+        cells += ["-"] * 5
+    else:
+        cells.append(f"{head['top1_agreement']:.1f}%" if head.get("top1_agreement") is not None else "-")
+        accuracy = (head.get("reference_accuracy"), head.get("exported_accuracy"))
+        cells.append(f"{accuracy[0]:.1f} -> {accuracy[1]:.1f}%" if None not in accuracy else "-")
+        cells += [f"{head['cosine']:.5f}", f"{head['max_abs_error']:.2e}"]
+        cells.append(f"{latency['median_ms']:.3f}" if latency else "-")
+    cells.append("up to date" if result.up_to_date else f"built {result.outcome.seconds:.1f} s")
+    if row["status"] == "export_failed":
+        note = row.get("error") or "export failed"
+    else:
+        note = "; ".join(_failed_checks(row)) or ", ".join(row.get("notes", []))
+    if result.forgiven and row["status"] == "export_failed":
+        note = f"optional, not counted: {note}"
+    cells.append(note)
+    return cells
+
+
+def render(build: BuildResult, console: Console, written: list[Path]) -> None:
+    table = Table(title=f"edgex build: {build.config.path}", title_justify="left")
+    for header in HEADERS:
+        table.add_column(header, overflow="fold", no_wrap=header in ("", "mode", "size"))
+    for result in build.cells:
+        if result.outcome.error is not None:
+            cells = (
+                [ICONS["export_failed"], result.cell.id]
+                + ["-"] * 8
+                + [f"failed {result.outcome.seconds:.1f} s", result.outcome.error]
+            )
+            table.add_row(*cells, style=STYLES["❌"])
+            continue
+        for row in result.rows:
+            cells = row_cells(result, row)
+            table.add_row(*cells, style=STYLES[cells[0]])
+    console.print(table)
+    measured = [r for r in build.cells if r.outcome.determinism]
+    if measured:
+        same = [r.cell.id for r in measured if r.outcome.determinism["identical"]]
+        differ = build.non_deterministic()
+        console.print(
+            f"determinism (same inputs exported twice, sha256 compared): identical: {', '.join(same) or 'none'}; "
+            f"differ: {', '.join(differ) or 'none'}",
+            highlight=False,
+        )
+    built = sum(1 for r in build.cells if not r.up_to_date)
+    forgiven = [r.cell.id for r in build.cells if r.forgiven]
+    summary = f"{len(build.cells)} cells: {built} built, {len(build.cells) - built} up to date"
+    if forgiven:
+        summary += f"; optional cells not counted (missing tool): {', '.join(forgiven)}"
+    console.print(summary, highlight=False)
+    for path in written:
+        console.print(f"[dim]wrote {path}[/dim]", highlight=False)
+    verdict = "[green]PASS[/green]" if build.verdict == "pass" else "[red]FAIL[/red]"
+    console.print(f"{verdict} exit {int(build.exit_code)} in {build.seconds:.1f} s")

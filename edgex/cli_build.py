@@ -1,0 +1,127 @@
+"""`edgex build` (the edgex.toml matrix) and `edgex report` (HTML / JUnit from JSON reports). Click only here:
+the build machinery and matplotlib are imported inside the commands."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields, replace
+from pathlib import Path
+from typing import Any
+
+import click
+
+from edgex.parity.thresholds import Thresholds
+
+EPILOG = (
+    "Exit codes: 0 every counted cell passed, 1 parity failed, 2 bad config or input, 3 conversion failed, "
+    "4 missing dependency or tool, 70 internal error."
+)
+
+
+def _threshold_options(function: Any) -> Any:
+    for item in reversed(fields(Thresholds)):
+        flag = "--" + item.name.replace("_", "-")
+        function = click.option(flag, item.name, type=float, help=f"Override {item.name} for every cell.")(function)
+    return function
+
+
+@click.command("build", epilog=EPILOG)
+@click.option("--config", "config_path", type=click.Path(path_type=Path),
+              help="Build file [default: ./edgex.toml, else [tool.edgex] in ./pyproject.toml].")
+@click.option("--only", multiple=True, help="Cells to build: MODEL/TARGET, MODEL, or patterns like '*/edgetpu'.")
+@click.option("--force", is_flag=True, help="Rebuild cells even when up to date.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Cells built in parallel processes [config; 1].")
+@click.option("--out", type=click.Path(path_type=Path), help="Output folder [config; dist].")
+@click.option("--threads", type=click.IntRange(min=1), help="Threads per model when timing [config; 1].")
+@click.option("--warmup", type=click.IntRange(min=0), help="Untimed runs first [config; 5].")
+@click.option("--runs", type=click.IntRange(min=0), help="Timed runs per model, 0: no latency [config; 50].")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds per conversion [config; 1200].")
+@click.option("--check-determinism", is_flag=True, default=None,
+              help="Export every cell a second time and compare sha256s (reported per cell).")
+@click.option("--report-json", type=click.Path(path_type=Path), help="Build report [default: OUT/edgex-build.json].")
+@click.option("--report-html", type=click.Path(path_type=Path), help="Write the HTML report with plots here.")
+@click.option("--junit", type=click.Path(path_type=Path), help="Write JUnit XML for the whole matrix here.")
+@_threshold_options
+@click.option("--debug", is_flag=True, help="Show tracebacks and framework logs.")
+def build_command(config_path: Path | None, only: tuple[str, ...], force: bool, **options: Any) -> int:
+    """Build every model x target cell of edgex.toml; unchanged cells are skipped as up to date.
+
+    \b
+    edgex build                       # the whole matrix, then dist/edgex-manifest.json
+    edgex build --only demo/tflite-int8 --force
+    edgex build -j 2 --junit dist/junit.xml --report-html dist/report.html
+    """
+    from rich.console import Console
+
+    from edgex.build.config import find_config, load_config
+    from edgex.build.junit import write_junit_matrix
+    from edgex.build.runner import Build, BuildOptions, build_report, select_cells
+    from edgex.build.runs import runs_of
+    from edgex.build.view import BuildProgress, render
+    from edgex.report.files import write_text_atomic
+
+    debug = bool(options.pop("debug") or click.get_current_context().find_root().params.get("debug"))
+    overrides = {item.name: options.pop(item.name) for item in fields(Thresholds)}
+    config = load_config(find_config(config_path, Path.cwd()))
+    given = {key: value for key, value in options.items() if value is not None}
+    for key in ("out", "report_json", "report_html", "junit"):
+        if key in given:
+            given[key] = given[key].resolve()  # command-line paths are relative to the working directory
+    settings = replace(config.settings, **given)
+    config = replace(config, settings=settings)
+    build_options = BuildOptions(
+        only=only, force=force, overrides={k: v for k, v in overrides.items() if v is not None}, debug=debug
+    )
+    console = Console(stderr=True)
+    results = Console()
+    if not results.is_terminal:  # CI logs: do not fold the table into 80 columns
+        results = Console(width=max(results.width, 200))
+    cells = [cell.id for cell in select_cells(config, only)]
+    with BuildProgress(console, cells) as progress:
+        result = Build(config, build_options, progress.event, progress.done).run()
+    document = build_report(result)
+    written = [settings.out / "edgex-manifest.json"]
+    report_json = settings.report_json or settings.out / "edgex-build.json"
+    write_text_atomic(report_json, json.dumps(document, indent=1) + "\n")
+    written.append(report_json)
+    runs = runs_of(document, str(report_json))
+    if settings.junit:
+        write_junit_matrix(runs, settings.junit)
+        written.append(settings.junit)
+    if settings.report_html:
+        from edgex.report.html import write_html_runs
+
+        write_html_runs(runs, settings.report_html, f"edgex build: {config.path.name}")
+        written.append(settings.report_html)
+    render(result, results, written)
+    return int(result.exit_code)
+
+
+@click.command("report")
+@click.argument("reports", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--html", "html_path", type=click.Path(path_type=Path), help="Write a self-contained HTML page.")
+@click.option("--junit", type=click.Path(path_type=Path), help="Write JUnit XML (one testsuite per run).")
+@click.option("--title", default="edgex report", show_default=True, help="Page title.")
+def report_command(reports: tuple[Path, ...], html_path: Path | None, junit: Path | None, title: str) -> int:
+    """Turn JSON reports (--report-json of export/validate, or edgex-build.json) into HTML with plots and JUnit.
+
+    \b
+    edgex report dist/edgex-build.json --html dist/report.html
+    edgex report tflite.json executorch.json --html compare.html --junit junit.xml
+    """
+    from edgex.build.junit import write_junit_matrix
+    from edgex.build.runs import load_runs
+    from edgex.errors import UsageError
+
+    if html_path is None and junit is None:
+        raise UsageError("nothing to write", hint="pass --html FILE and/or --junit FILE")
+    runs = load_runs(list(reports))
+    if html_path is not None:
+        from edgex.report.html import write_html_runs
+
+        write_html_runs(runs, html_path, title)
+        click.echo(f"wrote {html_path}")
+    if junit is not None:
+        write_junit_matrix(runs, junit, title)
+        click.echo(f"wrote {junit}")
+    return 0

@@ -1,0 +1,176 @@
+"""ONNX -> TFLite with onnx2tf, in every TFLite quantization mode, calibrated with edgex's data.
+
+onnx2tf writes all its variants in one run (float32, float16, dynamic range, integer with float or integer I/O,
+int16 activations), so one run per source and settings is cached in the worker and each mode picks its file.
+It would download an MS-COCO sample set to calibrate when given none: edgex always passes its own calibration
+data (`custom_input_op_name_np_data_path`, already normalised: mean 0, std 1) and runs it in a folder holding a
+file of the sample set's name, which stops the download (shared/STACK.md).
+By default the artifact keeps the source's layout (NCHW stays NCHW, as the other routes do); --channels-last-io
+gives onnx2tf's NHWC inputs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from edgex.errors import ConversionError, UsageError
+from edgex.exporters import (
+    ConversionOutcome,
+    ConversionRequest,
+    Converter,
+    ExportOptions,
+    align_calibration,
+    register,
+)
+from edgex.parity.layout import NCHW_TO_NHWC
+from edgex.quantize.modes import QuantMode
+from edgex.workers import short_message
+
+DOWNLOAD_STOPPER = "calibration_image_sample_data_20x128x128x3_float32.npy"
+IO_DTYPES = {QuantMode.INT8: ("int8", "uint8", "float32"), QuantMode.INT16X8: ("float32", "int16")}
+
+
+def _check_options(mode: QuantMode, options: ExportOptions) -> None:
+    allowed = IO_DTYPES.get(mode, (None, "float32"))
+    if options.io_dtype not in (None, *allowed):
+        raise UsageError(f"--io-dtype {options.io_dtype} is not valid for {mode.value}", hint=f"choose {allowed}")
+
+
+register(
+    Converter(
+        name="onnx2tf",
+        sources=("onnx",),
+        produces="tflite",
+        worker="tf",
+        function="edgex.exporters.tflite_from_onnx:convert",
+        extra="onnx",
+        module="onnx2tf",
+        requires=("tensorflow", "onnx", "onnx_graphsurgeon", "tf_keras"),
+        quant_modes=tuple(QuantMode),
+        description="onnx2tf.convert (all variants in one run)",
+        check_options=_check_options,
+    )
+)
+
+_RUNS: dict[str, Path] = {}  # cache key -> onnx2tf output folder, for the life of this worker
+
+
+FLOAT_VARIANTS = {QuantMode.NONE: "float32", QuantMode.FP16: "float16", QuantMode.DYNAMIC: "dynamic_range_quant"}
+
+
+def _variant(stem: str, mode: QuantMode, io_dtype: str | None) -> str:
+    """The file onnx2tf writes for a mode; integer I/O variants are the 'full_integer' ones."""
+    if mode is QuantMode.INT8:
+        suffix = "integer_quant" if io_dtype == "float32" else "full_integer_quant"
+    elif mode is QuantMode.INT16X8:
+        suffix = "full_integer_quant_with_int16_act" if io_dtype == "int16" else "integer_quant_with_int16_act"
+    else:
+        suffix = FLOAT_VARIANTS[mode]
+    return f"{stem}_{suffix}.tflite"
+
+
+def _graph_inputs(path: Path) -> list[tuple[str, int]]:
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    initializers = {i.name for i in model.graph.initializer}
+    return [(v.name, len(v.type.tensor_type.shape.dim)) for v in model.graph.input if v.name not in initializers]
+
+
+@contextlib.contextmanager
+def _inside(folder: Path) -> Iterator[None]:
+    previous = os.getcwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
+def _run(request: ConversionRequest, calibration: dict[str, np.ndarray] | None) -> Path:
+    import onnx2tf
+
+    options = request.options
+    io_dtype = options.io_dtype if options.io_dtype in ("int8", "uint8") else "int8"
+    key = hashlib.sha256(
+        repr(
+            (
+                str(request.source.path),
+                request.source.path.stat().st_mtime_ns,
+                options.batch_size,
+                options.channels_last_io,
+                io_dtype,
+            )
+        ).encode()
+    )
+    for array in (calibration or {}).values():
+        key.update(np.ascontiguousarray(array).tobytes())
+    digest = key.hexdigest()
+    if digest in _RUNS and _RUNS[digest].exists():
+        return _RUNS[digest]
+    work = Path(tempfile.mkdtemp(prefix="edgex-onnx2tf-"))
+    np.save(work / DOWNLOAD_STOPPER, np.zeros((1, 1, 1, 3), dtype=np.float32))
+    inputs = _graph_inputs(request.source.path)
+    keep_nchw = [name for name, rank in inputs if rank == 4] if not options.channels_last_io else []
+    custom = None
+    if calibration:
+        custom = []
+        for index, (name, rank) in enumerate(inputs):
+            data = calibration[name].astype(np.float32)
+            if rank == 4 and name not in keep_nchw:  # onnx2tf wants data in the artifact's (NHWC) order
+                data = data.transpose(NCHW_TO_NHWC)
+                stat_shape: tuple[int, ...] = (1, 1, 1, data.shape[-1])
+            elif rank == 4:
+                stat_shape = (1, data.shape[1], 1, 1)
+            else:
+                stat_shape = (1,)
+            np.save(work / f"calib_{index}.npy", data)
+            zeros, ones = np.zeros(stat_shape, np.float32), np.ones(stat_shape, np.float32)
+            custom.append([name, str(work / f"calib_{index}.npy"), zeros, ones])
+    with _inside(work):
+        onnx2tf.convert(
+            input_onnx_file_path=str(request.source.path),
+            output_folder_path=str(work / "out"),
+            copy_onnx_input_output_names_to_tflite=True,
+            output_dynamic_range_quantized_tflite=True,
+            output_integer_quantized_tflite=calibration is not None,
+            quant_type="per-channel",
+            custom_input_op_name_np_data_path=custom,
+            input_quant_dtype=io_dtype,
+            output_quant_dtype=io_dtype,
+            batch_size=options.batch_size,
+            keep_ncw_or_nchw_or_ncdhw_input_names=keep_nchw or None,
+            non_verbose=True,
+        )
+    _RUNS[digest] = work / "out"
+    return work / "out"
+
+
+def convert(request: ConversionRequest) -> ConversionOutcome:
+    needs_calibration = request.mode in (QuantMode.INT8, QuantMode.INT16X8)
+    names = [name for name, _ in _graph_inputs(request.source.path)]
+    calibration = align_calibration(request.calibration, names) if needs_calibration else None
+    if needs_calibration and not calibration:
+        raise UsageError(f"--quantize {request.mode.value} needs calibration data", hint="pass --calib")
+    try:
+        folder = _run(request, calibration)
+    except UsageError:
+        raise
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - onnx2tf raises many types, and exits on some errors
+        raise ConversionError(f"onnx2tf failed: {short_message(exc)}", hint="--debug shows the full error") from None
+    produced = folder / _variant(request.source.path.stem, request.mode, request.options.io_dtype)
+    if not produced.exists():
+        raise ConversionError(
+            f"onnx2tf wrote no {produced.name}", hint=f"it wrote {sorted(p.name for p in folder.iterdir())}"
+        )
+    shutil.copyfile(produced, request.output)
+    layout = "NHWC inputs" if request.options.channels_last_io else "source layout kept"
+    return ConversionOutcome(notes=[f"onnx2tf {produced.name.removeprefix(request.source.path.stem + '_')}", layout])

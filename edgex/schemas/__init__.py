@@ -1,0 +1,1 @@
+"""JSON Schemas of the files edgex writes for other programs (shipped as package data)."""
