@@ -36,8 +36,8 @@ def _threshold_options(function: Any) -> Any:
 @click.option("--warmup", type=click.IntRange(min=0), help="Untimed runs first [config; 5].")
 @click.option("--runs", type=click.IntRange(min=0), help="Timed runs per model, 0: no latency [config; 50].")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds per conversion [config; 1200].")
-@click.option("--check-determinism", is_flag=True, default=None,
-              help="Export every cell a second time and compare sha256s (reported per cell).")
+@click.option("--check-determinism/--no-check-determinism", default=None,
+              help="Export every cell a second time and compare sha256s (reported per cell) [config; off].")
 @click.option("--report-json", type=click.Path(path_type=Path), help="Build report [default: OUT/edgex-build.json].")
 @click.option("--report-html", type=click.Path(path_type=Path), help="Write the HTML report with plots here.")
 @click.option("--junit", type=click.Path(path_type=Path), help="Write JUnit XML for the whole matrix here.")

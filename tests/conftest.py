@@ -26,6 +26,8 @@ def demo_export(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         out / "report.md",
         "--junit",
         out / "junit.xml",
+        "--report-html",
+        out / "report.html",
         "--runs",
         "20",
     )

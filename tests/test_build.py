@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.build_helpers import EXAMPLE_CONFIG, ExampleBuild, example_build
+from tests.build_helpers import EXAMPLE_CONFIG, ExampleBuild, build_args, example_build
 from tests.helpers import assert_one_line_error, run_edgex
 
 CELLS = ["demo/tflite-int8", "demo/edgetpu", "demo-torch/executorch-int8"]
@@ -108,10 +108,10 @@ def test_changed_input_rebuilds_only_its_cell(built: ExampleBuild, tmp_path) -> 
 
 
 def test_only_selects_cells_and_unknown_cells_are_one_line_errors(built: ExampleBuild) -> None:
-    result = run_edgex("build", "--config", EXAMPLE_CONFIG, "--out", built.out, "--only", "demo/tflite-int",
-                       "--report-json", built.out / "only.json")
+    result = run_edgex(*build_args(built.out), "--only", "demo/tflite-int", "--report-json", built.out / "only.json")
     assert_one_line_error(result, 2, "--only demo/tflite-int", "did you mean 'demo/tflite-int8'")
-    result = run_edgex("build", "--config", EXAMPLE_CONFIG, "--out", built.out, "--only", "*/edgetpu",
-                       "--report-json", built.out / "only.json")
+    own_reports = ["--junit", built.out / "only.xml", "--report-html", built.out / "only.html"]  # keep the full ones
+    result = run_edgex(*build_args(built.out), "--only", "*/edgetpu", "--report-json", built.out / "only.json",
+                       *own_reports)
     assert result.returncode == 0, result.stderr
     assert "1 cells: 0 built, 1 up to date" in result.stdout and "demo/tflite-int8" not in result.stdout

@@ -102,7 +102,7 @@ def test_pyproject_tool_table_is_found_and_validated(project: Path) -> None:
     (project / "pyproject.toml").write_text('[project]\nname = "app"\n' + text.replace("io_dtype", "io_type"))
     with pytest.raises(ConfigError, match=r"pyproject.toml:\d+: tool.edgex.targets.tflite-int8.io_type: unknown key"):
         load_config(path)
-    with pytest.raises(UsageError, match="no edgex.toml"):
+    with pytest.raises(UsageError, match=r"no edgex\.toml"):
         find_config(None, project / "model")
 
 

@@ -236,7 +236,8 @@ def html_report(runs: list[Run], title: str) -> str:
     )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"><style>{STYLE}</style></head>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,"><style>{STYLE}</style></head>
 <body>
 <h1>{_e(title)}</h1>
 <p class="sub">verdict <span class="badge {verdict}" id="verdict">{verdict.upper()}</span> ·
