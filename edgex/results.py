@@ -19,7 +19,11 @@ class RowStatus(StrEnum):
 
     @property
     def icon(self) -> str:
-        return {"passed": "✅", "exported": "✅", "parity_failed": "❎", "export_failed": "❌"}[self.value]
+        return STATUS_ICONS[self.value]
+
+
+STATUS_ICONS = {"passed": "✅", "exported": "✅", "parity_failed": "❎", "export_failed": "❌"}
+ICON_STYLES = {"✅": "green", "❎": "yellow", "❌": "red"}  # rich styles of the terminal rows
 
 
 @dataclass

@@ -11,7 +11,13 @@ import pytest
 from tests.build_helpers import EXAMPLE_CONFIG, ExampleBuild, build_args, example_build
 from tests.helpers import assert_one_line_error, run_edgex
 
-CELLS = ["demo/tflite-int8", "demo/edgetpu", "demo-torch/executorch-int8"]
+CELLS = [
+    "demo/tflite-int8",
+    "demo/executorch-int8",
+    "demo/edgetpu",
+    "demo-torch/executorch-int8",
+    "demo-torch/tflite-int8-int8io",
+]
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +34,15 @@ def test_first_build_builds_every_cell_and_reports_each_honestly(built: ExampleB
     assert result.returncode == 0, result.stdout + result.stderr
     cells = _cells(built)
     assert list(cells) == CELLS
-    assert cells["demo/tflite-int8"]["status"] == "passed"
-    assert cells["demo-torch/executorch-int8"]["status"] == "passed"
+    for cell in (c for c in CELLS if c != "demo/edgetpu"):
+        assert cells[cell]["status"] == "passed", cells[cell]
+    # Cross-framework cells take their route and are measured against their own source, not an intermediate.
+    keras_pte = cells["demo/executorch-int8"]["report"]
+    assert keras_pte["rows"][0]["route"].startswith("keras > onnx (tf2onnx) > torch-export (onnx2torch) > pte")
+    assert keras_pte["source"]["format"] == "keras"
+    torch_tflite = cells["demo-torch/tflite-int8-int8io"]["report"]
+    assert torch_tflite["rows"][0]["route"] == "torch > tflite (litert-torch)"
+    assert torch_tflite["rows"][0]["parity"]["outputs"][0]["top1_agreement"] >= 98.0
     # No edgetpu_compiler here: the int8 model is written and validated, the cell fails with exit 4 and the
     # install hint, and being optional it is shown but not counted.
     edgetpu = cells["demo/edgetpu"]
@@ -39,7 +52,7 @@ def test_first_build_builds_every_cell_and_reports_each_honestly(built: ExampleB
     assert "edgetpu_compiler" in row["error"] and "apt-get install edgetpu-compiler" in row["error"]
     assert row["parity"]["outputs"][0]["top1_agreement"] >= 97.0
     table = result.stdout
-    assert table.count("✅") == 2 and table.count("❌") == 1 and "optional, not counted" in table
+    assert table.count("✅") == 4 and table.count("❌") == 1 and "optional, not counted" in table
     assert "PASS exit 0" in table
     # CLI flags override the config: --runs 5 (the file says 20) and --out.
     latency = cells["demo/tflite-int8"]["report"]["rows"][0]["parity"]["exported_latency"]
@@ -53,7 +66,7 @@ def test_second_build_is_up_to_date_in_a_fraction_of_the_time(built: ExampleBuil
     assert all(cell["up_to_date"] for cell in built.report["cells"])
     for cell in CELLS:
         assert f"{cell} up to date" in second.stderr
-    assert "3 cells: 0 built, 3 up to date" in second.stdout
+    assert "5 cells: 0 built, 5 up to date" in second.stdout
     assert built.second_seconds < built.first_seconds / 4, (built.first_seconds, built.second_seconds)
     first_report = _cells(built)
     assert first_report["demo/tflite-int8"]["report"]["rows"][0]["parity"]["outputs"][0]["top1_agreement"] >= 98
@@ -96,8 +109,12 @@ def test_changed_input_rebuilds_only_its_cell(built: ExampleBuild, tmp_path) -> 
     config = load_config(config_path)
     config = replace(config, settings=replace(config.settings, out=built.out, runs=5, warmup=2))
     cached, jobs = Build(config, BuildOptions()).plan()
-    assert sorted(result.cell.id for result in cached) == ["demo-torch/executorch-int8", "demo/edgetpu"]
-    assert [(job.cell.id, reason) for job, _, reason, _ in jobs] == [("demo/tflite-int8", "options changed")]
+    unchanged = ["demo/executorch-int8", "demo/edgetpu", "demo-torch/executorch-int8"]
+    assert [result.cell.id for result in cached] == unchanged
+    assert [(job.cell.id, reason) for job, _, reason, _ in jobs] == [
+        ("demo/tflite-int8", "options changed"),
+        ("demo-torch/tflite-int8-int8io", "options changed"),
+    ]
     (built.out / "demo" / "edgetpu" / "digits_int8.tflite").rename(tmp_path / "moved.tflite")
     try:
         _, jobs = Build(config, BuildOptions()).plan()

@@ -28,8 +28,10 @@ def test_manifest_validates_against_the_shipped_schema(built: ExampleBuild) -> N
     assert not errors, [f"{list(e.absolute_path)}: {e.message}" for e in errors]
     assert [entry["cell"] for entry in manifest["artifacts"]] == [
         "demo/tflite-int8",
+        "demo/executorch-int8",
         "demo/edgetpu",
         "demo-torch/executorch-int8",
+        "demo-torch/tflite-int8-int8io",
     ]
 
 

@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from edgex.build.runs import Run
+from edgex.parity.compare import FAILED_RELATION
 from edgex.report.files import write_text_atomic
 
 
@@ -18,7 +19,7 @@ def _check_name(check: dict) -> str:
 
 
 def _describe(check: dict) -> str:
-    relation = {">=": "<", "<=": ">"}[check["comparison"]]
+    relation = FAILED_RELATION[check["comparison"]]
     where = f"[{check['output']}]" if check["output"] else ""
     unit = check["unit"]
     return f"{check['name']}{where} {check['value']:.6g}{unit} {relation} {check['threshold']:g}{unit}"

@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from edgex.data.images import CHANNEL_COUNTS
-from edgex.errors import InternalError
+from edgex.inspection.pte import read_program
 from edgex.results import RunReport
-from edgex.workers import Worker
 
 SCHEMA = "edgex.manifest/1"
 MANIFEST_NAME = "edgex-manifest.json"
@@ -83,14 +82,7 @@ def _tflite_io(path: Path) -> dict[str, list[dict[str, Any]]]:
 
 
 def _pte_io(path: Path) -> dict[str, list[dict[str, Any]]]:
-    worker = Worker("pte-schema")  # the schema classes live in executorch: read in a throwaway process
-    try:
-        program = worker.call(
-            "edgex.inspection.pte_reader:read_pte", str(path.resolve()), what=f"reading {path}", failure=InternalError
-        )
-    finally:
-        worker.close()
-    forward = next((m for m in program["methods"] if m["name"] == "forward"), program["methods"][0])
+    _, forward = read_program(path)
 
     def tensors(kind: str) -> list[dict[str, Any]]:
         return [

@@ -11,10 +11,9 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 from rich.table import Table
 
 from edgex.build.runner import BuildResult, CellResult
+from edgex.parity.compare import FAILED_RELATION
+from edgex.results import ICON_STYLES, STATUS_ICONS
 
-ICONS = {"passed": "✅", "exported": "✅", "parity_failed": "❎", "export_failed": "❌"}
-FAILED_RELATION = {">=": "<", "<=": ">"}
-STYLES = {"✅": "green", "❎": "yellow", "❌": "red"}
 HEADERS = (
     "",
     "cell",
@@ -63,13 +62,13 @@ class BuildProgress:
             self.progress.update(self.tasks[cell], description=message)
 
     def done(self, result: CellResult) -> None:
-        icon = ICONS[result.status]
+        icon = STATUS_ICONS[result.status]
         if result.up_to_date:
             how = "up to date"
         else:
             how = f"built in {result.outcome.seconds:.1f} s ({result.rebuilt_because})"
         extra = f": {_cell_error(result)}" if result.status == "export_failed" else ""
-        self.console.print(f"{icon} {result.cell.id} {how}{extra}", style=STYLES[icon], highlight=False)
+        self.console.print(f"{icon} {result.cell.id} {how}{extra}", style=ICON_STYLES[icon], highlight=False)
 
 
 def _cell_error(result: CellResult) -> str:
@@ -100,7 +99,7 @@ def row_cells(result: CellResult, row: dict[str, Any]) -> list[str]:
     parity = row.get("parity") or {}
     latency = parity.get("exported_latency")
     cells = [
-        ICONS[row["status"]],
+        STATUS_ICONS[row["status"]],
         result.cell.id,
         row["mode"],
         Path(artifact["path"]).name if artifact else "-",
@@ -132,15 +131,15 @@ def render(build: BuildResult, console: Console, written: list[Path]) -> None:
     for result in build.cells:
         if result.outcome.error is not None:
             cells = (
-                [ICONS["export_failed"], result.cell.id]
+                [STATUS_ICONS["export_failed"], result.cell.id]
                 + ["-"] * 8
                 + [f"failed {result.outcome.seconds:.1f} s", result.outcome.error]
             )
-            table.add_row(*cells, style=STYLES["❌"])
+            table.add_row(*cells, style=ICON_STYLES["❌"])
             continue
         for row in result.rows:
             cells = row_cells(result, row)
-            table.add_row(*cells, style=STYLES[cells[0]])
+            table.add_row(*cells, style=ICON_STYLES[cells[0]])
     console.print(table)
     measured = [r for r in build.cells if r.outcome.determinism]
     if measured:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from edgex.errors import InternalError
 from edgex.inspection import Inspection, TensorRow
@@ -10,15 +11,20 @@ from edgex.quantize.modes import QuantMode, mode_from_name
 from edgex.workers import Worker
 
 
-def inspect_pte(path: Path) -> Inspection:
-    worker = Worker("pte-schema")  # a throwaway process: see pte_reader's docstring
+def read_program(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(program, its forward method, else its first): read in a throwaway process (see pte_reader's docstring)."""
+    worker = Worker("pte-schema")
     try:
         program = worker.call(
             "edgex.inspection.pte_reader:read_pte", str(path.resolve()), what=f"reading {path}", failure=InternalError
         )
     finally:
         worker.close()
-    forward = next((m for m in program["methods"] if m["name"] == "forward"), program["methods"][0])
+    return program, next((m for m in program["methods"] if m["name"] == "forward"), program["methods"][0])
+
+
+def inspect_pte(path: Path) -> Inspection:
+    program, forward = read_program(path)
     histogram = {f"{name} (delegate call)": count for name, count in forward["delegate_calls"].items()}
     histogram.update(sorted(forward["kernel_calls"].items(), key=lambda item: (-item[1], item[0])))
     summary = {

@@ -11,6 +11,8 @@ from edgex.parity.metrics import OutputMetrics, compare_output, is_classifier_li
 from edgex.parity.performance import LatencyStats, MemoryStats
 from edgex.parity.thresholds import Thresholds
 
+FAILED_RELATION = {">=": "<", "<=": ">"}  # what a failed check's value is to its threshold
+
 
 @dataclass(frozen=True)
 class Check:
@@ -24,7 +26,7 @@ class Check:
 
     def describe(self) -> str:
         where = f"[{self.output}]" if self.output else ""
-        relation = self.comparison if self.passed else {">=": "<", "<=": ">"}[self.comparison]
+        relation = self.comparison if self.passed else FAILED_RELATION[self.comparison]
         verdict = "ok" if self.passed else "FAILED"
         return f"{self.name}{where} {self.value:.6g}{self.unit} {relation} {self.threshold:g}{self.unit} ({verdict})"
 

@@ -6,9 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from edgex.report.rows import HEADERS, reference_line, summary_rows
-from edgex.results import RunReport
-
-_STYLES = {"✅": "green", "❎": "yellow", "❌": "red"}
+from edgex.results import ICON_STYLES, RunReport
 
 
 def render(report: RunReport, console: Console) -> None:
@@ -16,7 +14,7 @@ def render(report: RunReport, console: Console) -> None:
     for header in HEADERS:
         table.add_column(header, overflow="fold", no_wrap=header in ("", "mode", "size"))
     for cells in summary_rows(report):
-        table.add_row(*cells, style=_STYLES.get(cells[0]))
+        table.add_row(*cells, style=ICON_STYLES.get(cells[0]))
     console.print(table)
     for row in report.rows:
         for section in (s for s in row.sections if s.terminal):
