@@ -158,3 +158,34 @@ def test_factory_sources_hash_their_module_and_weights(tmp_path: Path) -> None:
     assert fingerprint(cell, settings, {}, "code", tmp_path).digest == before.digest
     (tmp_path / "pkg" / "helper.py").write_text("X = 1\n")  # a neighbour the factory may import
     assert fingerprint(cell, settings, {}, "code", tmp_path).changed(before.parts) == ["source"]
+
+
+MODULE_FACTORY_CONFIG = """
+[models.tiny]
+source = "mymodels.tiny:build"
+
+[targets.ptl]
+target = "pytorch-lite"
+"""
+TINY_FACTORY = """
+import torch
+
+
+def build():
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Softmax(dim=-1)).eval(), (torch.rand(1, 4),)
+"""
+
+
+def test_module_factory_sources_import_from_the_config_folder_from_any_directory(tmp_path: Path) -> None:
+    project = tmp_path / "app"
+    (project / "mymodels").mkdir(parents=True)
+    (project / "mymodels" / "__init__.py").write_text("")
+    (project / "mymodels" / "tiny.py").write_text(TINY_FACTORY)
+    (project / "edgex.toml").write_text(MODULE_FACTORY_CONFIG)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = run_edgex("build", "--config", project / "edgex.toml", cwd=elsewhere)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 cells: 1 built, 0 up to date" in result.stdout
+    assert [p.relative_to(project).as_posix() for p in project.rglob("*.ptl")] == ["dist/tiny/ptl/tiny_fp32.ptl"]

@@ -11,6 +11,7 @@ import fnmatch
 import json
 import multiprocessing
 import os
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -225,6 +226,10 @@ class Build:
         )
 
     def run(self) -> BuildResult:
+        # 'pkg.module:factory' sources import from the build file's folder wherever edgex runs (as the fingerprint
+        # finds them); workers and -j processes inherit this path.
+        if str(self.config.root) not in sys.path:
+            sys.path.insert(0, str(self.config.root))
         started = datetime.now(UTC).isoformat(timespec="seconds")
         clock = time.perf_counter()
         cached, jobs = self.plan()
