@@ -80,6 +80,8 @@ def choose_route(source: str, target: str, forced: str | None = None) -> Route:
 
 def _forced(source: str, target: str, text: str) -> Route:
     formats = [part.strip() for part in text.split(">") if part.strip()]
+    if not formats:
+        raise UsageError(f"--route '{text}' names no format", hint=f"for example '{source}>onnx>{target}'")
     known = graph_formats()
     for name in formats:
         if name not in known:

@@ -193,6 +193,8 @@ def test_route_choice_and_errors() -> None:
     with pytest.raises(UsageError, match="unknown format 'onx'") as caught:
         choose_route("torch", "onnx", "torch>onx")
     assert "did you mean 'onnx'" in caught.value.one_line()
+    with pytest.raises(UsageError, match="names no format"):
+        choose_route("torch", "onnx", " > ")
     result = run_edgex("routes", "--json")
     graph = json.loads(result.stdout)
     assert {c["converter"] for c in graph["converters"]} == set(all_converters())
