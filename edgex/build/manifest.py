@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from edgex.build.runs import headline_output
 from edgex.data.images import CHANNEL_COUNTS
 from edgex.inspection.pte import read_program
 from edgex.results import RunReport
@@ -174,15 +175,11 @@ def preprocessing(model: Any, inputs: list[dict[str, Any]]) -> dict[str, Any] | 
     }
 
 
-def _headline(outputs: list[dict[str, Any]]) -> dict[str, Any] | None:
-    return next((o for o in outputs if o.get("class_output")), outputs[0] if outputs else None)
-
-
 def parity_summary(row: dict[str, Any]) -> dict[str, Any] | None:
     parity = row.get("parity")
     if not parity:
         return None
-    head = _headline(parity["outputs"]) or {}
+    head = headline_output(row) or {}
     latency = parity.get("exported_latency") or {}
     reference_latency = parity.get("reference_latency") or {}
     return {

@@ -23,6 +23,12 @@ class Run:
     skipped: bool = False  # an optional build cell that failed only for a missing tool
 
 
+def headline_output(row: dict[str, Any]) -> dict[str, Any] | None:
+    """The output a report row is summarised by: its class output, else its first output (JSON report rows)."""
+    outputs = row["parity"]["outputs"] if row.get("parity") else []
+    return next((o for o in outputs if o.get("class_output")), outputs[0] if outputs else None)
+
+
 def runs_of(document: dict[str, Any], origin: str) -> list[Run]:
     schema = document.get("schema")
     if schema == RUN_SCHEMA:

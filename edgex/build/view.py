@@ -11,6 +11,7 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 from rich.table import Table
 
 from edgex.build.runner import BuildResult, CellResult
+from edgex.build.runs import headline_output
 from edgex.parity.compare import FAILED_RELATION
 from edgex.results import ICON_STYLES, STATUS_ICONS
 
@@ -77,11 +78,6 @@ def _cell_error(result: CellResult) -> str:
     return next((row["error"] for row in result.rows if row.get("error")), "export failed")
 
 
-def _headline(row: dict[str, Any]) -> dict[str, Any] | None:
-    outputs = row["parity"]["outputs"] if row.get("parity") else []
-    return next((o for o in outputs if o.get("class_output")), outputs[0] if outputs else None)
-
-
 def _failed_checks(row: dict[str, Any]) -> list[str]:
     checks = [*row.get("checks", []), *((row.get("parity") or {}).get("checks", []))]
     return [
@@ -95,7 +91,7 @@ def _failed_checks(row: dict[str, Any]) -> list[str]:
 def row_cells(result: CellResult, row: dict[str, Any]) -> list[str]:
     """One table row for one report row (dicts of the edgex.report/1 JSON)."""
     artifact = row.get("artifact")
-    head = _headline(row)
+    head = headline_output(row)
     parity = row.get("parity") or {}
     latency = parity.get("exported_latency")
     cells = [

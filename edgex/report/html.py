@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from edgex.build.runs import Run, runs_of
+from edgex.build.runs import Run, headline_output, runs_of
 from edgex.report import plots
 from edgex.report.files import write_text_atomic
 from edgex.results import RunReport
@@ -41,11 +41,6 @@ def _e(value: Any) -> str:
 def _cell(text: str, key: str | None = None, value: Any = None, css: str = "") -> str:
     data = f' data-key="{_e(key)}" data-value="{_e(value)}"' if key is not None and value is not None else ""
     return f'<td class="{css}"{data}>{_e(text)}</td>'
-
-
-def _headline(row: dict[str, Any]) -> dict[str, Any] | None:
-    outputs = row["parity"]["outputs"] if row.get("parity") else []
-    return next((o for o in outputs if o.get("class_output")), outputs[0] if outputs else None)
 
 
 def _artifact_rows(runs: list[Run]) -> list[tuple[str, Run, dict[str, Any]]]:
@@ -86,7 +81,7 @@ def _summary_table(runs: list[Run]) -> str:
             continue
         for row in run.report["rows"]:
             artifact = row.get("artifact") or {}
-            head = _headline(row) or {}
+            head = headline_output(row) or {}
             latency = (row.get("parity") or {}).get("exported_latency") or {}
             status = "skipped" if run.skipped and row["status"] == "export_failed" else row["status"]
             label = "optional: " + STATUS_TEXT[row["status"]] if status == "skipped" else STATUS_TEXT[row["status"]]
@@ -167,7 +162,7 @@ def _plots(runs: list[Run]) -> str:
         for output in outputs:
             if output.get("error_histogram"):
                 histograms.setdefault(output["output"], []).append(plots.Series(label, output["error_histogram"]))
-        head = _headline(row)
+        head = headline_output(row)
         if head and head.get("value_sample"):
             samples.append(plots.Series(label, head["value_sample"]))
     for output, series in histograms.items():
@@ -203,7 +198,7 @@ def _plots(runs: list[Run]) -> str:
 
 def _accuracy_figure(rows: list[tuple[str, Run, dict[str, Any]]]) -> list[str]:
     """Accuracy against labels when every artifact has it, else top-1 agreement with the reference."""
-    heads = [(label, run, row, _headline(row)) for label, run, row in rows]
+    heads = [(label, run, row, headline_output(row)) for label, run, row in rows]
     heads = [item for item in heads if item[3] is not None]
     if not heads:
         return []
