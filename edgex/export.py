@@ -26,10 +26,10 @@ from edgex.pipeline import (
     load_validation,
     overlap_warning,
 )
-from edgex.quantize.modes import QuantMode, parse_modes
+from edgex.quantize.recipes import FLOAT, Recipe, get_recipe, parse_recipes
 from edgex.results import ArtifactInfo, RowResult, RowStatus, RunReport
-from edgex.routes import FORMAT_EXTENSIONS, Route, choose_route
-from edgex.sources import SourceOptions, SourceRef, ensure_loadable, resolve_source
+from edgex.routes import Route, choose_route
+from edgex.sources import SourceOptions, SourceRef, ensure_loadable, get_format, resolve_source
 from edgex.sources.remote import RemoteRunner
 from edgex.targets import FinalizeOutcome, FinalizeRequest, Target, get_target
 from edgex.validation import ParitySession
@@ -63,7 +63,7 @@ class ExportConfig:
 @dataclass(frozen=True)
 class ExportJob:
     target: Target
-    mode: QuantMode
+    mode: Recipe
     route: Route
     path: Path
     options: ExportOptions
@@ -78,16 +78,16 @@ def plan_jobs(config: ExportConfig, ref: SourceRef) -> list[ExportJob]:
         route = choose_route(ref.format, target.format, config.route)
         converter = route.hops[-1]
         options = target.adjust_options(config.export_options) if target.adjust_options else config.export_options
-        supported = tuple(m for m in target.quant_modes if m in converter.quant_modes)
-        for mode in parse_modes(config.modes or (target.default_mode.value,), supported, target.name):
+        supported = tuple(name for name in target.recipes if name in converter.recipes)
+        for mode in parse_recipes(config.modes or (target.default_recipe,), supported, target.name):
             for hop in route.hops:
                 if hop.check_options is not None:
-                    hop.check_options(mode if hop is converter else QuantMode.NONE, options)
+                    hop.check_options(mode if hop is converter else get_recipe(FLOAT), options)
             path = target.artifact_path(config.out_dir, stem, mode)
             clash = next((job for job in jobs if job.path == path), None)
             if clash is not None:
                 raise UsageError(
-                    f"{clash.target.name} {clash.mode.value} and {target.name} {mode.value} would both write {path}",
+                    f"{clash.target.name} {clash.mode.name} and {target.name} {mode.name} would both write {path}",
                     hint="export them in separate runs with different --out folders",
                 )
             jobs.append(ExportJob(target, mode, route, path, options))
@@ -114,7 +114,7 @@ def run_export(config: ExportConfig, on_step: Callable[[str], None] = lambda _: 
     ensure_loadable(ref)
     jobs = plan_jobs(config, ref)
     if any(job.mode.needs_calibration for job in jobs) and config.calibration is None:
-        modes = ", ".join(sorted({job.mode.value for job in jobs if job.mode.needs_calibration}))
+        modes = ", ".join(sorted({job.mode.name for job in jobs if job.mode.needs_calibration}))
         raise UsageError(f"--quantize {modes} needs calibration data", hint=CALIBRATION_HINT)
     prepare_output_dir(config.out_dir)
     for job in jobs:
@@ -181,8 +181,8 @@ def _export_one(
     session: ParitySession | None,
     on_step: Callable[[str], None],
 ) -> RowResult:
-    label = f"{job.target.name} {job.mode.value}"
-    row = RowResult(target=job.target.name, mode=job.mode.value, status=RowStatus.EXPORTED, route=job.route.describe())
+    label = f"{job.target.name} {job.mode.name}"
+    row = RowResult(target=job.target.name, mode=job.mode.name, status=RowStatus.EXPORTED, route=job.route.describe())
     clock = time.perf_counter()
     try:
         with staged_file(job.path, config.force) as temp_path:
@@ -215,7 +215,7 @@ def _export_one(
         spec=str(validate_path), format=finalized.validate_format or job.target.format, path=validate_path
     )
     try:
-        parity, info = session.check(artifact, thresholds_for(job.mode, config.parity.threshold_overrides))
+        parity, info = session.check(artifact, thresholds_for(job.mode.thresholds, config.parity.threshold_overrides))
     except (ConversionError, MissingDependencyError) as exc:
         return _failed(row, exc)
     row.parity = parity
@@ -228,7 +228,7 @@ def _export_one(
 
 def intermediate_path(config: ExportConfig, job: ExportJob, fmt: str) -> Path:
     """Where --keep-intermediates puts a route's intermediate model: named after the job's artifact."""
-    return config.out_dir / f"{job.path.stem}.intermediate{FORMAT_EXTENSIONS[fmt]}"
+    return config.out_dir / f"{job.path.stem}.intermediate{get_format(fmt).extension}"
 
 
 def _convert_route(
@@ -241,18 +241,18 @@ def _convert_route(
     on_step: Callable[[str], None],
 ) -> ConversionOutcome:
     """Run every hop of the job's route; intermediates are float32 files in a temporary folder."""
-    label = f"{job.target.name} {job.mode.value}"
+    label = f"{job.target.name} {job.mode.name}"
     merged = ConversionOutcome()
     current = ref
     with tempfile.TemporaryDirectory(prefix=".edgex-route-", dir=output.parent) as work:
         for index, hop in enumerate(job.route.hops):
             last = index == len(job.route.hops) - 1
             on_step(f"{label}: converting ({hop.name})")
-            target = output if last else Path(work) / f"{job.path.stem}{FORMAT_EXTENSIONS[hop.produces]}"
+            target = output if last else Path(work) / f"{job.path.stem}{get_format(hop.produces).extension}"
             request = ConversionRequest(
                 source=current,
                 output=target,
-                mode=job.mode if last else QuantMode.NONE,
+                mode=job.mode if last else get_recipe(FLOAT),
                 # Given to every last hop, not only integer modes: converters that build all their variants in one
                 # run (onnx2tf) then need just one run.
                 calibration=calibration.arrays if last and calibration is not None else None,

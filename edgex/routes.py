@@ -16,8 +16,6 @@ from edgex.exporters import Converter, all_converters
 from edgex.suggest import did_you_mean
 
 MAX_HOPS = 4
-# File extension of each format when a route writes it as an intermediate.
-FORMAT_EXTENSIONS = {"onnx": ".onnx", "torch-export": ".pt2", "tflite": ".tflite", "pte": ".pte", "ptl": ".ptl"}
 
 
 @dataclass(frozen=True)

@@ -29,15 +29,13 @@ from edgex.pipeline import (
     describe_source,
     load_validation,
 )
-from edgex.quantize.modes import QuantMode, parse_modes
+from edgex.quantize.recipes import FLOAT, Recipe, get_recipe, parse_recipes
+from edgex.registry import get_registry
 from edgex.results import ArtifactInfo, RowResult, RowStatus, RunReport
-from edgex.sources import SourceOptions, SourceRef, ensure_loadable, resolve_source
+from edgex.sources import SourceOptions, SourceRef, ensure_loadable, get_format, resolve_source
 from edgex.sources.remote import RemoteRunner
 from edgex.specs import RunnerInfo
 from edgex.workers import WorkerPool, import_target
-
-# Artifact format -> 'module:function' (Path) -> QuantMode, to pick default thresholds for an existing artifact.
-MODE_READERS = {"tflite": "edgex.inspection.tflite:quant_mode_of", "pte": "edgex.inspection.pte:quant_mode_of"}
 
 
 class ParitySession:
@@ -137,11 +135,12 @@ class ValidateConfig:
     debug: bool = False
 
 
-def artifact_mode(artifact: SourceRef, requested: str | None) -> QuantMode:
+def artifact_mode(artifact: SourceRef, requested: str | None) -> Recipe:
+    """The recipe whose default thresholds apply: as given, else read from the artifact by its format's reader."""
     if requested:
-        return parse_modes((requested,), tuple(QuantMode), artifact.format)[0]
-    reader = MODE_READERS.get(artifact.format)
-    return import_target(reader)(artifact.path) if reader else QuantMode.NONE
+        return parse_recipes((requested,), get_registry().recipes, artifact.format)[0]
+    reader = get_format(artifact.format).recipe_reader
+    return get_recipe(import_target(reader)(artifact.path) if reader else FLOAT)
 
 
 def run_validate(config: ValidateConfig, on_step: Callable[[str], None] = lambda _: None) -> RunReport:
@@ -192,18 +191,18 @@ def run_validate(config: ValidateConfig, on_step: Callable[[str], None] = lambda
     )
 
 
-def _validate_one(session: ParitySession, artifact: SourceRef, mode: QuantMode, parity: ParityConfig) -> RowResult:
+def _validate_one(session: ParitySession, artifact: SourceRef, mode: Recipe, parity: ParityConfig) -> RowResult:
     assert artifact.path is not None
     row = RowResult(
         target=artifact.format,
-        mode=mode.value,
+        mode=mode.name,
         status=RowStatus.PASSED,
         artifact=ArtifactInfo(
             str(artifact.path), artifact.format, size_bytes(artifact.path), sha256_tree(artifact.path)
         ),
     )
     try:
-        result, info = session.check(artifact, thresholds_for(mode, parity.threshold_overrides))
+        result, info = session.check(artifact, thresholds_for(mode.thresholds, parity.threshold_overrides))
     except (ConversionError, MissingDependencyError) as exc:
         row.status = RowStatus.EXPORT_FAILED
         row.error, row.error_exit_code, row.error_details = exc.one_line(), int(exc.exit_code), exc.details

@@ -108,7 +108,7 @@ def run_tflite_with_fallback(model_path: str, inputs: dict) -> tuple[str, dict]:
 
     sys.modules["ai_edge_litert"] = None
     sys.modules["ai_edge_litert.interpreter"] = None
-    from edgex.sources.tflite import TFLiteRunner
+    from edgex.formats.tflite import TFLiteRunner
 
     runner = TFLiteRunner(Path(model_path), threads=1, signature_key=None)
     return runner.info.runtime, runner.run(inputs)

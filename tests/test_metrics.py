@@ -12,7 +12,7 @@ from edgex.parity.compare import compare, pair_names
 from edgex.parity.metrics import SNR_CAP_DB, compare_output
 from edgex.parity.performance import LatencyStats
 from edgex.parity.thresholds import Thresholds, thresholds_for
-from edgex.quantize.modes import QuantMode
+from edgex.quantize.recipes import get_recipe
 
 
 def test_error_statistics_by_hand() -> None:
@@ -52,10 +52,11 @@ def test_checks_apply_thresholds_and_describe_failures() -> None:
 
 
 def test_defaults_get_stricter_for_float_modes_and_override() -> None:
-    assert thresholds_for(QuantMode.NONE).min_cosine > thresholds_for(QuantMode.INT8).min_cosine
-    assert thresholds_for(QuantMode.INT8, {"max_top1_drop": 0.1}).max_top1_drop == 0.1
+    none, int8 = get_recipe("none").thresholds, get_recipe("int8").thresholds
+    assert thresholds_for(none).min_cosine > thresholds_for(int8).min_cosine
+    assert thresholds_for(int8, {"max_top1_drop": 0.1}).max_top1_drop == 0.1
     with pytest.raises(KeyError):
-        thresholds_for(QuantMode.INT8, {"min_cosin": 0.1})
+        thresholds_for(int8, {"min_cosin": 0.1})
 
 
 def test_top_k_gates_only_class_outputs() -> None:

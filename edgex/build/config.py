@@ -206,7 +206,7 @@ class _Reader:
         return BuildSettings(**{**raw, **paths, "out": self.resolve(raw.get("out", "dist"))})
 
     def target(self, name: str, value: Any) -> TargetEntry:
-        from edgex.quantize.modes import parse_modes
+        from edgex.quantize.recipes import parse_recipes
         from edgex.targets import get_target
 
         key = ("targets", name)
@@ -217,7 +217,7 @@ class _Reader:
             raise self.fail((*key, "target") if "target" in raw else key, exc.message, exc.hint) from None
         modes = raw.get("quantize", ())
         try:
-            parse_modes(modes, target.quant_modes, target.name)
+            parse_recipes(modes, target.recipes, target.name)
         except EdgexError as exc:
             raise self.fail((*key, "quantize"), exc.message, exc.hint) from None
         if raw.get("dynamic_batch") and "batch_size" in raw:

@@ -15,8 +15,9 @@ from typing import Any
 
 from edgex.build.runs import headline_output
 from edgex.data.images import CHANNEL_COUNTS
-from edgex.inspection.pte import read_program
+from edgex.registry import get_registry
 from edgex.results import RunReport
+from edgex.workers import import_target
 
 SCHEMA = "edgex.manifest/1"
 MANIFEST_NAME = "edgex-manifest.json"
@@ -40,73 +41,11 @@ def schema() -> dict[str, Any]:
     return json.loads(resources.files("edgex.schemas").joinpath("manifest.schema.json").read_text(encoding="utf-8"))
 
 
-def _quantization(quant: Any) -> dict[str, Any] | None:
-    if quant is None:
-        return None
-    if quant.per_channel:
-        return {"scales": list(quant.scales), "zero_points": list(quant.zero_points), "axis": quant.axis}
-    return {"scale": quant.scales[0], "zero_point": quant.zero_points[0] if quant.zero_points else 0}
-
-
-def _output_order(names: list[str]) -> list[str]:
-    """Keras exports name outputs output_0, output_1, ...: order them numerically, as the runner does."""
-    if names and all(n.startswith("output_") and n[7:].isdigit() for n in names):
-        return sorted(names, key=lambda n: int(n[7:]))
-    return names
-
-
-def _tflite_io(path: Path) -> dict[str, list[dict[str, Any]]]:
-    from edgex.inspection.tflite import read_tflite
-
-    model = read_tflite(path)
-
-    def tensor(name: str, index: int) -> dict[str, Any]:
-        t = model.tensors[index]
-        return {
-            "name": name,
-            "shape": [None if d < 0 else d for d in t.shape_signature],
-            "dtype": t.dtype,
-            "quantization": _quantization(t.quant),
-        }
-
-    if model.signatures:
-        signature = model.signatures.get("serving_default") or next(iter(model.signatures.values()))
-        outputs = signature["outputs"]
-        return {
-            "inputs": [tensor(name, index) for name, index in signature["inputs"].items()],
-            "outputs": [tensor(name, outputs[name]) for name in _output_order(list(outputs))],
-        }
-    return {
-        "inputs": [tensor(model.tensors[i].name, i) for i in model.inputs],
-        "outputs": [tensor(model.tensors[i].name, i) for i in model.outputs],
-    }
-
-
-def _pte_io(path: Path) -> dict[str, list[dict[str, Any]]]:
-    _, forward = read_program(path)
-
-    def tensors(kind: str) -> list[dict[str, Any]]:
-        return [
-            {
-                "name": f"{kind[:-1]}_{i}",
-                "shape": t.get("shape", []),
-                "dtype": t.get("dtype", "unknown"),
-                "quantization": None,
-            }
-            for i, t in enumerate(forward[kind])
-        ]
-
-    return {"inputs": tensors("inputs"), "outputs": tensors("outputs")}
-
-
-IO_READERS = {"tflite": _tflite_io, "pte": _pte_io}
-
-
 def describe_io(path: Path, artifact_format: str, report: RunReport) -> dict[str, Any]:
     """The artifact's own I/O when edgex can read its format; else the source model's signature, labelled so."""
-    reader = IO_READERS.get(artifact_format)
+    reader = get_registry().format(artifact_format).io_reader
     if reader is not None:
-        return {**reader(path), "io_source": "artifact"}
+        return {**import_target(reader)(path), "io_source": "artifact"}
     signature = report.source.signature
     specs = {"inputs": signature.inputs if signature else (), "outputs": signature.outputs if signature else ()}
     io = {

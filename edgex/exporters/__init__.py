@@ -1,12 +1,12 @@
-"""Converters: one module per route (source format -> artifact format), each registering itself here.
+"""Converters: the edges of the format graph, one module each with a `register(registry)` hook.
 
 A converter's `function` runs inside a worker of its `worker` kind and writes the artifact to the temporary path
-it is given; the parent renames it into place only when the conversion succeeded.
+it is given; the parent renames it into place only when the conversion succeeded. It lists the quantization
+recipes it can apply (edgex/quantize/recipes.py) and keeps the builder of each in its own module.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from edgex.errors import UsageError
-from edgex.quantize.modes import QuantMode
+from edgex.quantize.recipes import Recipe
 from edgex.sources import SourceRef
 
 
@@ -33,7 +33,7 @@ class ExportOptions:
 class ConversionRequest:
     source: SourceRef
     output: Path  # temporary file to write
-    mode: QuantMode
+    mode: Recipe  # the quantization recipe of this hop (float for a route's intermediate hops)
     calibration: dict[str, np.ndarray] | None
     options: ExportOptions = field(default_factory=ExportOptions)
     settings: dict[str, Any] = field(default_factory=dict)  # the target's fixed settings, e.g. {"backend": "xnnpack"}
@@ -56,12 +56,12 @@ class Converter:
     function: str  # 'module:function' (ConversionRequest) -> ConversionOutcome, run in the worker
     extra: str  # pip extra that provides the modules
     module: str  # the converter's own package
-    quant_modes: tuple[QuantMode, ...]
+    recipes: tuple[str, ...]  # quantization recipes it can apply, by name
     description: str
     requires: tuple[str, ...] = ()  # further packages the conversion imports
     install_hint: str | None = None  # when `pip install edgex[extra]` is not how to get it
     # Parent-side check of (mode, options) before any work starts; raises UsageError.
-    check_options: Callable[[QuantMode, ExportOptions], object] | None = None
+    check_options: Callable[[Recipe, ExportOptions], object] | None = None
 
     def missing(self) -> list[str]:
         """Packages this converter needs that are not installed here (cheap: no import)."""
@@ -73,28 +73,10 @@ class Converter:
         return self.install_hint or f"pip install 'edgex[{self.extra}]'"
 
 
-_CONVERTERS: dict[str, Converter] = {}
-_MODULES = (
-    "tflite_from_tf",
-    "tflite_from_torch",
-    "tflite_from_onnx",
-    "executorch",
-    "pytorch_lite",
-    "onnx_from_torch",
-    "onnx_from_tf",
-    "torch_from_onnx",
-)
-
-
-def register(converter: Converter) -> Converter:
-    _CONVERTERS[converter.name] = converter
-    return converter
-
-
 def all_converters() -> dict[str, Converter]:
-    for module in _MODULES:
-        importlib.import_module(f"edgex.exporters.{module}")
-    return dict(_CONVERTERS)
+    from edgex.registry import get_registry
+
+    return dict(get_registry().converters)
 
 
 def align_calibration(calibration: dict[str, np.ndarray] | None, names: list[str]) -> dict[str, np.ndarray] | None:

@@ -1,9 +1,10 @@
 """PyTorch (factory / .pt2) -> ExecuTorch .pte, lowered to XNNPACK or left on portable kernels.
 
-Quantization is PT2E: `int8` is static per-channel symmetric (XNNPACKQuantizer, calibrated with our calibration
-data), `dynamic` is dynamic int8 for linear/conv weights, `fp16` converts the model to half precision and is
-accepted only when XNNPACK takes every compute node. A delegation report (ExecuTorch's get_delegation_info) is
-attached to every XNNPACK artifact, and `--min-delegated` gates on it.
+Quantization is PT2E (the shared pass in edgex/quantize/pt2e.py): `int8` is static per-channel symmetric
+(XNNPACKQuantizer, calibrated with our calibration data), `dynamic` is dynamic int8 for linear/conv weights,
+`fp16` converts the model to half precision and is accepted only when XNNPACK takes every compute node.
+A delegation report (ExecuTorch's get_delegation_info) is attached to every XNNPACK artifact, and
+`--min-delegated` gates on it.
 """
 
 from __future__ import annotations
@@ -16,22 +17,18 @@ from edgex.exporters import (
     ConversionRequest,
     Converter,
     ExportOptions,
-    align_calibration,
-    register,
 )
-from edgex.quantize.modes import QuantMode
+from edgex.quantize.recipes import Recipe
+from edgex.registry import Registry
 from edgex.workers import short_message
 
 # Nodes that are bookkeeping, not compute: the outputs of a delegate call are unpacked by getitem nodes, which
 # ExecuTorch's report counts as non-delegated. They are excluded from the delegated share.
 STRUCTURAL_OPS = {"getitem"}
-MODES_BY_BACKEND = {
-    "xnnpack": (QuantMode.NONE, QuantMode.FP16, QuantMode.DYNAMIC, QuantMode.INT8),
-    "portable": (QuantMode.NONE, QuantMode.INT8),
-}
+RECIPES_BY_BACKEND = {"xnnpack": ("none", "fp16", "dynamic", "int8"), "portable": ("none", "int8")}
 
 
-def _check_options(mode: QuantMode, options: ExportOptions) -> None:
+def _check_options(recipe: Recipe, options: ExportOptions) -> None:
     minimum = options.target_options.get("min_delegated")
     if minimum is not None and not 0.0 <= float(minimum) <= 1.0:
         raise UsageError(f"--min-delegated {minimum} must be a fraction between 0 and 1")
@@ -39,20 +36,22 @@ def _check_options(mode: QuantMode, options: ExportOptions) -> None:
         raise UsageError(f"--io-dtype {options.io_dtype} is not supported for ExecuTorch (I/O stays float)")
 
 
-register(
-    Converter(
-        name="executorch",
-        sources=("torch", "torch-export"),
-        produces="pte",
-        worker="executorch",
-        function="edgex.exporters.executorch:convert",
-        extra="torch",
-        module="executorch",
-        quant_modes=(QuantMode.NONE, QuantMode.FP16, QuantMode.DYNAMIC, QuantMode.INT8),
-        description="torch.export -> to_edge_transform_and_lower -> to_executorch (PT2E quantization)",
-        check_options=_check_options,
+
+def register(registry: Registry) -> None:
+    registry.add_converter(
+        Converter(
+            name="executorch",
+            sources=("torch", "torch-export"),
+            produces="pte",
+            worker="executorch",
+            function="edgex.exporters.executorch:convert",
+            extra="torch",
+            module="executorch",
+            recipes=RECIPES_BY_BACKEND["xnnpack"],
+            description="torch.export -> to_edge_transform_and_lower -> to_executorch (PT2E quantization)",
+            check_options=_check_options,
+        )
     )
-)
 
 
 def _dynamic_shapes(model: Any, options: Any) -> Any:
@@ -89,34 +88,23 @@ def _export(module: Any, examples: tuple[Any, ...], dynamic_shapes: Any, what: s
 
 
 def _quantized_program(model: Any, request: ConversionRequest, dynamic_shapes: Any) -> Any:
-    import torch
+    """The recipe's PT2E configuration of XNNPACK's quantizer, through the shared PT2E pass."""
     from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
         XNNPACKQuantizer,
         get_symmetric_quantization_config,
     )
-    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
-    dynamic = request.mode is QuantMode.DYNAMIC
+    from edgex.quantize.pt2e import quantize_pt2e
+
+    spec = request.mode.pt2e
+    assert spec is not None  # only PT2E recipes reach here
     quantizer = XNNPACKQuantizer().set_global(
-        get_symmetric_quantization_config(is_per_channel=True, is_dynamic=dynamic)
+        get_symmetric_quantization_config(is_per_channel=spec.per_channel, is_dynamic=spec.dynamic)
     )
     captured = _export(model.module, model.examples, dynamic_shapes, "capture").module()
-    prepared = prepare_pt2e(captured, quantizer)
-    with torch.no_grad():
-        if dynamic:
-            prepared(*model.examples)  # observers of dynamic quantization need one pass, no statistics
-        else:
-            calibration = align_calibration(request.calibration, model.input_names)
-            if not calibration:
-                raise UsageError("--quantize int8 needs calibration data", hint="pass --calib")
-            count = len(next(iter(calibration.values())))
-            for index in range(count):
-                sample = [
-                    torch.from_numpy(calibration[name][index : index + 1]).to(example.dtype)
-                    for name, example in zip(model.input_names, model.examples, strict=True)
-                ]
-                prepared(*sample)
-    converted = convert_pt2e(prepared)
+    converted = quantize_pt2e(
+        captured, quantizer, request.mode, model.examples, request.calibration, model.input_names
+    )
     return _export(converted, model.examples, dynamic_shapes, "the quantized model")
 
 
@@ -162,17 +150,16 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
     from edgex.sources.torch_common import load_torch_model
 
     backend = request.settings.get("backend", "xnnpack")
-    if request.mode not in MODES_BY_BACKEND[backend]:
-        supported = ", ".join(m.value for m in MODES_BY_BACKEND[backend])
-        raise UsageError(
-            f"--quantize {request.mode.value} is not supported on ExecuTorch {backend} (supported: {supported})"
-        )
+    recipe = request.mode
+    if recipe.name not in RECIPES_BY_BACKEND[backend]:
+        supported = ", ".join(RECIPES_BY_BACKEND[backend])
+        raise UsageError(f"--quantize {recipe.name} is not supported on ExecuTorch {backend} (supported: {supported})")
     model = load_torch_model(request.source)
     dynamic_shapes = _dynamic_shapes(model, request.source.options)
-    if request.mode is QuantMode.FP16:
+    if recipe.name == "fp16":
         model.module = model.module.half()
         model.examples = tuple(e.half() if e.is_floating_point() else e for e in model.examples)
-    if request.mode in (QuantMode.INT8, QuantMode.DYNAMIC):
+    if recipe.pt2e is not None:
         if backend == "portable":
             import executorch.kernels.quantized  # noqa: F401 - registers the quantized out-variants for portable
         program = _quantized_program(model, request, dynamic_shapes)
@@ -186,7 +173,7 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
     try:
         edge = to_edge_transform_and_lower(program, partitioner=partitioners)
         summary = delegation_summary(edge.exported_program().graph_module)
-        if request.mode is QuantMode.FP16 and summary["non_delegated_ops"]:
+        if recipe.name == "fp16" and summary["non_delegated_ops"]:
             raise UsageError(
                 f"fp16 is unsupported for this model: XNNPACK does not take {', '.join(summary['non_delegated_ops'])} "
                 "in half precision",
@@ -197,7 +184,7 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
         raise
     except Exception as exc:  # noqa: BLE001
         raise ConversionError(
-            f"ExecuTorch lowering failed ({backend}, {request.mode.value}): {short_message(exc)}",
+            f"ExecuTorch lowering failed ({backend}, {recipe.name}): {short_message(exc)}",
             hint="re-run with --debug for the full error",
         ) from None
     request.output.write_bytes(buffer)

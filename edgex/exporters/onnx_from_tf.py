@@ -5,26 +5,28 @@ from __future__ import annotations
 from typing import Any
 
 from edgex.errors import ConversionError
-from edgex.exporters import ConversionOutcome, ConversionRequest, Converter, register
-from edgex.quantize.modes import QuantMode
+from edgex.exporters import ConversionOutcome, ConversionRequest, Converter
+from edgex.registry import Registry
 from edgex.workers import short_message
 
 OPSET = 17
 
-register(
-    Converter(
-        name="tf2onnx",
-        sources=("keras", "savedmodel"),
-        produces="onnx",
-        worker="tf",
-        function="edgex.exporters.onnx_from_tf:convert",
-        extra="onnx",
-        module="tf2onnx",
-        requires=("tensorflow", "onnx"),
-        quant_modes=(QuantMode.NONE,),
-        description="tf2onnx.convert.from_function",
+
+def register(registry: Registry) -> None:
+    registry.add_converter(
+        Converter(
+            name="tf2onnx",
+            sources=("keras", "savedmodel"),
+            produces="onnx",
+            worker="tf",
+            function="edgex.exporters.onnx_from_tf:convert",
+            extra="onnx",
+            module="tf2onnx",
+            requires=("tensorflow", "onnx"),
+            recipes=("none",),
+            description="tf2onnx.convert.from_function",
+        )
     )
-)
 
 
 def _keras_function(request: ConversionRequest) -> tuple[Any, list[Any]]:

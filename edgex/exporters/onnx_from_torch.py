@@ -3,26 +3,28 @@
 from __future__ import annotations
 
 from edgex.errors import ConversionError
-from edgex.exporters import ConversionOutcome, ConversionRequest, Converter, register
-from edgex.quantize.modes import QuantMode
+from edgex.exporters import ConversionOutcome, ConversionRequest, Converter
+from edgex.registry import Registry
 from edgex.workers import short_message
 
 OPSET = 18
 
-register(
-    Converter(
-        name="torch.onnx",
-        sources=("torch", "torch-export"),
-        produces="onnx",
-        worker="torch",
-        function="edgex.exporters.onnx_from_torch:convert",
-        extra="onnx",
-        module="onnxscript",
-        requires=("torch", "onnx"),
-        quant_modes=(QuantMode.NONE,),
-        description="torch.onnx.export(dynamo=True)",
+
+def register(registry: Registry) -> None:
+    registry.add_converter(
+        Converter(
+            name="torch.onnx",
+            sources=("torch", "torch-export"),
+            produces="onnx",
+            worker="torch",
+            function="edgex.exporters.onnx_from_torch:convert",
+            extra="onnx",
+            module="onnxscript",
+            requires=("torch", "onnx"),
+            recipes=("none",),
+            description="torch.onnx.export(dynamo=True)",
+        )
     )
-)
 
 
 def convert(request: ConversionRequest) -> ConversionOutcome:

@@ -12,23 +12,25 @@ import json
 import warnings
 
 from edgex.errors import ConversionError
-from edgex.exporters import ConversionOutcome, ConversionRequest, Converter, register
-from edgex.quantize.modes import QuantMode
+from edgex.exporters import ConversionOutcome, ConversionRequest, Converter
+from edgex.registry import Registry
 from edgex.workers import short_message
 
-register(
-    Converter(
-        name="torchscript-lite",
-        sources=("torch", "torch-export", "torchscript"),
-        produces="ptl",
-        worker="torch",
-        function="edgex.exporters.pytorch_lite:convert",
-        extra="torch",
-        module="torch",
-        quant_modes=(QuantMode.NONE,),
-        description="torch.jit.trace -> _save_for_lite_interpreter (legacy PyTorch Mobile)",
+
+def register(registry: Registry) -> None:
+    registry.add_converter(
+        Converter(
+            name="torchscript-lite",
+            sources=("torch", "torch-export", "torchscript"),
+            produces="ptl",
+            worker="torch",
+            function="edgex.exporters.pytorch_lite:convert",
+            extra="torch",
+            module="torch",
+            recipes=("none",),
+            description="torch.jit.trace -> _save_for_lite_interpreter (legacy PyTorch Mobile)",
+        )
     )
-)
 
 
 def convert(request: ConversionRequest) -> ConversionOutcome:

@@ -28,53 +28,58 @@ from edgex.exporters import (
     Converter,
     ExportOptions,
     align_calibration,
-    register,
 )
 from edgex.parity.layout import NCHW_TO_NHWC
-from edgex.quantize.modes import QuantMode
+from edgex.quantize.recipes import Recipe
+from edgex.registry import Registry
 from edgex.workers import short_message
 
 DOWNLOAD_STOPPER = "calibration_image_sample_data_20x128x128x3_float32.npy"
-IO_DTYPES = {QuantMode.INT8: ("int8", "uint8", "float32"), QuantMode.INT16X8: ("float32", "int16")}
+IO_DTYPES = {"int8": ("int8", "uint8", "float32"), "int16x8": ("float32", "int16")}
 
 
-def _check_options(mode: QuantMode, options: ExportOptions) -> None:
-    allowed = IO_DTYPES.get(mode, (None, "float32"))
+def _check_options(recipe: Recipe, options: ExportOptions) -> None:
+    allowed = IO_DTYPES.get(recipe.name, (None, "float32"))
     if options.io_dtype not in (None, *allowed):
-        raise UsageError(f"--io-dtype {options.io_dtype} is not valid for {mode.value}", hint=f"choose {allowed}")
+        raise UsageError(f"--io-dtype {options.io_dtype} is not valid for {recipe.name}", hint=f"choose {allowed}")
 
 
-register(
-    Converter(
-        name="onnx2tf",
-        sources=("onnx",),
-        produces="tflite",
-        worker="tf",
-        function="edgex.exporters.tflite_from_onnx:convert",
-        extra="onnx",
-        module="onnx2tf",
-        requires=("tensorflow", "onnx", "onnx_graphsurgeon", "tf_keras"),
-        quant_modes=tuple(QuantMode),
-        description="onnx2tf.convert (all variants in one run)",
-        check_options=_check_options,
+
+def register(registry: Registry) -> None:
+    registry.add_converter(
+        Converter(
+            name="onnx2tf",
+            sources=("onnx",),
+            produces="tflite",
+            worker="tf",
+            function="edgex.exporters.tflite_from_onnx:convert",
+            extra="onnx",
+            module="onnx2tf",
+            requires=("tensorflow", "onnx", "onnx_graphsurgeon", "tf_keras"),
+            recipes=tuple(VARIANTS),
+            description="onnx2tf.convert (all variants in one run)",
+            check_options=_check_options,
+        )
     )
-)
 
 _RUNS: dict[str, Path] = {}  # cache key -> onnx2tf output folder, for the life of this worker
 
 
-FLOAT_VARIANTS = {QuantMode.NONE: "float32", QuantMode.FP16: "float16", QuantMode.DYNAMIC: "dynamic_range_quant"}
+# The recipes this converter makes, each with the onnx2tf output file it picks: (suffix, suffix with integer I/O).
+VARIANTS: dict[str, tuple[str, str]] = {
+    "none": ("float32", "float32"),
+    "fp16": ("float16", "float16"),
+    "dynamic": ("dynamic_range_quant", "dynamic_range_quant"),
+    "int8": ("integer_quant", "full_integer_quant"),
+    "int16x8": ("integer_quant_with_int16_act", "full_integer_quant_with_int16_act"),
+}
 
 
-def _variant(stem: str, mode: QuantMode, io_dtype: str | None) -> str:
-    """The file onnx2tf writes for a mode; integer I/O variants are the 'full_integer' ones."""
-    if mode is QuantMode.INT8:
-        suffix = "integer_quant" if io_dtype == "float32" else "full_integer_quant"
-    elif mode is QuantMode.INT16X8:
-        suffix = "full_integer_quant_with_int16_act" if io_dtype == "int16" else "integer_quant_with_int16_act"
-    else:
-        suffix = FLOAT_VARIANTS[mode]
-    return f"{stem}_{suffix}.tflite"
+def _variant(stem: str, recipe: Recipe, io_dtype: str | None) -> str:
+    """The file onnx2tf writes for a recipe; integer I/O variants are the 'full_integer' ones."""
+    float_io, integer_io = VARIANTS[recipe.name]
+    integer = io_dtype == "int16" if recipe.name == "int16x8" else io_dtype != "float32"
+    return f"{stem}_{integer_io if integer else float_io}.tflite"
 
 
 def _graph_inputs(path: Path) -> list[tuple[str, int]]:
@@ -155,11 +160,11 @@ def _run(request: ConversionRequest, calibration: dict[str, np.ndarray] | None) 
 
 
 def convert(request: ConversionRequest) -> ConversionOutcome:
-    needs_calibration = request.mode in (QuantMode.INT8, QuantMode.INT16X8)
+    needs_calibration = request.mode.needs_calibration
     names = [name for name, _ in _graph_inputs(request.source.path)]
     calibration = align_calibration(request.calibration, names) if needs_calibration else None
     if needs_calibration and not calibration:
-        raise UsageError(f"--quantize {request.mode.value} needs calibration data", hint="pass --calib")
+        raise UsageError(f"--quantize {request.mode.name} needs calibration data", hint="pass --calib")
     try:
         folder = _run(request, calibration)
     except UsageError:

@@ -2,38 +2,42 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from edgex.errors import ConversionError, UsageError
-from edgex.exporters import ConversionOutcome, ConversionRequest, Converter, ExportOptions, register
-from edgex.quantize.modes import QuantMode
+from edgex.exporters import ConversionOutcome, ConversionRequest, Converter, ExportOptions
+from edgex.quantize.recipes import Recipe
+from edgex.registry import Registry
 from edgex.workers import short_message
 
 
-def _check_options(mode: QuantMode, options: ExportOptions) -> None:
-    io_dtype_for(mode, options.io_dtype)
+def _check_options(recipe: Recipe, options: ExportOptions) -> None:
+    io_dtype_for(recipe, options.io_dtype)
 
 
-register(
-    Converter(
-        name="tflite-converter",
-        sources=("keras", "savedmodel"),
-        produces="tflite",
-        worker="tf",
-        function="edgex.exporters.tflite_from_tf:convert",
-        extra="tf",
-        module="tensorflow",
-        quant_modes=tuple(QuantMode),
-        description="tf.lite.TFLiteConverter (TensorFlow)",
-        check_options=_check_options,
+
+def register(registry: Registry) -> None:
+    registry.add_converter(
+        Converter(
+            name="tflite-converter",
+            sources=("keras", "savedmodel"),
+            produces="tflite",
+            worker="tf",
+            function="edgex.exporters.tflite_from_tf:convert",
+            extra="tf",
+            module="tensorflow",
+            recipes=tuple(RECIPE_BUILDERS),
+            description="tf.lite.TFLiteConverter (TensorFlow)",
+            check_options=_check_options,
+        )
     )
-)
 
 # I/O types each integer mode accepts; the first is the default.
-IO_DTYPES = {QuantMode.INT8: ("int8", "uint8", "float32"), QuantMode.INT16X8: ("float32", "int16")}
+IO_DTYPES = {"int8": ("int8", "uint8", "float32"), "int16x8": ("float32", "int16")}
 
 
 def _with_static_batch(model: Any, batch: int) -> Any:
@@ -75,59 +79,87 @@ def _representative(calibration: dict[str, np.ndarray], batch: int) -> Iterator[
         yield {name: array[start : start + batch] for name, array in calibration.items()}
 
 
-def io_dtype_for(mode: QuantMode, requested: str | None) -> str | None:
-    """The I/O dtype for integer modes (validated), None for float modes."""
-    allowed = IO_DTYPES.get(mode)
+def io_dtype_for(recipe: Recipe, requested: str | None) -> str | None:
+    """The I/O dtype for integer recipes (validated), None for float ones."""
+    allowed = IO_DTYPES.get(recipe.name)
     if allowed is None:
         if requested not in (None, "float32"):
-            raise UsageError(f"--io-dtype {requested} needs --quantize int8 or int16x8 (not {mode.value})")
+            raise UsageError(f"--io-dtype {requested} needs --quantize int8 or int16x8 (not {recipe.name})")
         return None
     if requested is None:
         return allowed[0]
     if requested not in allowed:
         raise UsageError(
-            f"--io-dtype {requested} is not valid for {mode.value}", hint=f"choose from {', '.join(allowed)}"
+            f"--io-dtype {requested} is not valid for {recipe.name}", hint=f"choose from {', '.join(allowed)}"
         )
     return requested
 
 
-def configure(
-    converter: Any, mode: QuantMode, calibration: dict[str, np.ndarray] | None, io_dtype: str | None, batch: int
-) -> None:
+@dataclass(frozen=True)
+class Calibrated:
+    """What the integer builders need beyond the converter: calibration samples, I/O dtype, static batch."""
+
+    calibration: dict[str, np.ndarray] | None
+    io_dtype: str | None
+    batch: int
+
+
+def _float32(converter: Any, _: Calibrated) -> None:
+    del converter  # TFLiteConverter's defaults are float32
+
+
+def _fp16(converter: Any, _: Calibrated) -> None:
     import tensorflow as tf
 
-    if mode is QuantMode.NONE:
-        return
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    if mode is QuantMode.FP16:
-        converter.target_spec.supported_types = [tf.float16]
-        return
-    if mode is QuantMode.DYNAMIC:
-        return
-    if not calibration:
-        raise UsageError(f"--quantize {mode.value} needs calibration data", hint="pass --calib")
-    converter.representative_dataset = lambda: _representative(calibration, batch)
-    if mode is QuantMode.INT8:
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    else:
-        converter.target_spec.supported_ops = [
-            tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
-        ]
-    converter.inference_input_type = getattr(tf, io_dtype)
-    converter.inference_output_type = getattr(tf, io_dtype)
+    converter.target_spec.supported_types = [tf.float16]
+
+
+def _dynamic(converter: Any, _: Calibrated) -> None:
+    import tensorflow as tf
+
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+
+
+def _integer(ops_set: str) -> Callable[[Any, Calibrated], None]:
+    def build(converter: Any, given: Calibrated) -> None:
+        import tensorflow as tf
+
+        if not given.calibration:
+            raise UsageError("full-integer quantization needs calibration data", hint="pass --calib")
+        calibration = given.calibration
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: _representative(calibration, given.batch)
+        converter.target_spec.supported_ops = [getattr(tf.lite.OpsSet, ops_set)]
+        converter.inference_input_type = getattr(tf, given.io_dtype or "float32")
+        converter.inference_output_type = getattr(tf, given.io_dtype or "float32")
+
+    return build
+
+
+# The recipes this converter makes, each with the builder that configures TFLiteConverter for it.
+RECIPE_BUILDERS: dict[str, Callable[[Any, Calibrated], None]] = {
+    "none": _float32,
+    "fp16": _fp16,
+    "dynamic": _dynamic,
+    "int8": _integer("TFLITE_BUILTINS_INT8"),
+    "int16x8": _integer("EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8"),
+}
 
 
 def convert(request: ConversionRequest) -> ConversionOutcome:
     io_dtype = io_dtype_for(request.mode, request.options.io_dtype)
     converter = _converter_for(request)
-    configure(converter, request.mode, request.calibration, io_dtype, request.options.batch_size or 1)
+    RECIPE_BUILDERS[request.mode.name](
+        converter, Calibrated(request.calibration, io_dtype, request.options.batch_size or 1)
+    )
     try:
         flatbuffer = converter.convert()
     except UsageError:
         raise
     except Exception as exc:  # noqa: BLE001 - converter errors are many types
         raise ConversionError(
-            f"TFLiteConverter failed ({request.mode.value}): {short_message(exc)}",
+            f"TFLiteConverter failed ({request.mode.name}): {short_message(exc)}",
             hint="re-run with --debug for the converter's log",
         ) from None
     request.output.write_bytes(flatbuffer)

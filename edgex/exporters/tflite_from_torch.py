@@ -16,38 +16,39 @@ from edgex.exporters import (
     ConversionRequest,
     Converter,
     ExportOptions,
-    align_calibration,
-    register,
 )
 from edgex.parity.layout import NCHW_TO_NHWC
-from edgex.quantize.modes import QuantMode
+from edgex.quantize.recipes import Recipe
+from edgex.registry import Registry
 from edgex.workers import short_message
 
 
-def _check_options(mode: QuantMode, options: ExportOptions) -> None:
-    allowed = {QuantMode.INT8: (None, "int8")}.get(mode, (None, "float32"))
+def _check_options(recipe: Recipe, options: ExportOptions) -> None:
+    allowed = {"int8": (None, "int8")}.get(recipe.name, (None, "float32"))
     if options.io_dtype not in allowed:
         raise UsageError(
-            f"--io-dtype {options.io_dtype} is not available from litert-torch for {mode.value}",
+            f"--io-dtype {options.io_dtype} is not available from litert-torch for {recipe.name}",
             hint="litert-torch writes int8 I/O for int8 and float32 otherwise",
         )
 
 
-register(
-    Converter(
-        name="litert-torch",
-        sources=("torch", "torch-export"),
-        produces="tflite",
-        worker="litert-torch",
-        function="edgex.exporters.tflite_from_torch:convert",
-        extra="torch",
-        module="litert_torch",
-        requires=("torch",),
-        quant_modes=(QuantMode.NONE, QuantMode.FP16, QuantMode.DYNAMIC, QuantMode.INT8),
-        description="litert_torch.convert (PT2E quantization through its quant_config)",
-        check_options=_check_options,
+
+def register(registry: Registry) -> None:
+    registry.add_converter(
+        Converter(
+            name="litert-torch",
+            sources=("torch", "torch-export"),
+            produces="tflite",
+            worker="litert-torch",
+            function="edgex.exporters.tflite_from_torch:convert",
+            extra="torch",
+            module="litert_torch",
+            requires=("torch",),
+            recipes=("none", "fp16", "dynamic", "int8"),
+            description="litert_torch.convert (PT2E quantization through its quant_config)",
+            check_options=_check_options,
+        )
     )
-)
 
 
 def _channels_last(module: Any, examples: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...], list[str]]:
@@ -69,30 +70,45 @@ def _channels_last(module: Any, examples: tuple[Any, ...]) -> tuple[Any, tuple[A
 
 
 def _pt2e(module: Any, examples: tuple[Any, ...], request: ConversionRequest, names: list[str]) -> tuple[Any, Any]:
+    """The recipe's PT2E configuration of litert-torch's quantizer, through the shared PT2E pass."""
     import torch
     from litert_torch.quantize.pt2e_quantizer import PT2EQuantizer, get_symmetric_quantization_config
     from litert_torch.quantize.quant_config import QuantConfig
-    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
-    dynamic = request.mode is QuantMode.DYNAMIC
-    quantizer = PT2EQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True, is_dynamic=dynamic))
-    prepared = prepare_pt2e(torch.export.export(module, examples).module(), quantizer)
-    with torch.no_grad():
-        if dynamic:
-            prepared(*examples)
-        else:
-            calibration = align_calibration(request.calibration, names)
-            if not calibration:
-                raise UsageError("--quantize int8 needs calibration data", hint="pass --calib")
-            for index in range(len(next(iter(calibration.values())))):
-                sample = []
-                for name, example in zip(names, examples, strict=True):
-                    value = torch.from_numpy(calibration[name][index : index + 1]).to(example.dtype)
-                    if request.options.channels_last_io and value.dim() == 4:
-                        value = value.permute(*NCHW_TO_NHWC).contiguous()
-                    sample.append(value)
-                prepared(*sample)
-    return convert_pt2e(prepared, fold_quantize=False), QuantConfig(pt2e_quantizer=quantizer)
+    from edgex.quantize.pt2e import quantize_pt2e
+
+    spec = request.mode.pt2e
+    assert spec is not None  # only PT2E recipes reach here
+    quantizer = PT2EQuantizer().set_global(
+        get_symmetric_quantization_config(is_per_channel=spec.per_channel, is_dynamic=spec.dynamic)
+    )
+
+    def nhwc(value: Any) -> Any:
+        if request.options.channels_last_io and value.dim() == 4:
+            return value.permute(*NCHW_TO_NHWC).contiguous()
+        return value
+
+    converted = quantize_pt2e(
+        torch.export.export(module, examples).module(),
+        quantizer,
+        request.mode,
+        examples,
+        request.calibration,
+        names,
+        prepare_sample=nhwc,
+        fold_quantize=False,
+    )
+    return converted, QuantConfig(pt2e_quantizer=quantizer)
+
+
+def _float_or_fp16(module: Any, examples: tuple[Any, ...], recipe: Recipe) -> Any:
+    import litert_torch
+
+    if recipe.name == "fp16":
+        from litert_torch.generative.quantize import quant_recipes
+
+        return litert_torch.convert(module, examples, quant_config=quant_recipes.full_fp16_recipe())
+    return litert_torch.convert(module, examples)
 
 
 def convert(request: ConversionRequest) -> ConversionOutcome:
@@ -105,20 +121,16 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
     if request.options.channels_last_io:
         module, examples, notes = _channels_last(module, examples)
     try:
-        if request.mode in (QuantMode.INT8, QuantMode.DYNAMIC):
+        if request.mode.pt2e is not None:
             module, quant_config = _pt2e(module, examples, request, model.input_names)
             converted = litert_torch.convert(module, examples, quant_config=quant_config)
-        elif request.mode is QuantMode.FP16:
-            from litert_torch.generative.quantize import quant_recipes
-
-            converted = litert_torch.convert(module, examples, quant_config=quant_recipes.full_fp16_recipe())
         else:
-            converted = litert_torch.convert(module, examples)
+            converted = _float_or_fp16(module, examples, request.mode)
         converted.export(str(request.output))
     except UsageError:
         raise
     except Exception as exc:  # noqa: BLE001 - converter errors come in many types
         raise ConversionError(
-            f"litert-torch failed ({request.mode.value}): {short_message(exc)}", hint="--debug shows the full error"
+            f"litert-torch failed ({request.mode.name}): {short_message(exc)}", hint="--debug shows the full error"
         ) from None
     return ConversionOutcome(notes=[f"litert-torch {litert_torch.__version__}", *notes])

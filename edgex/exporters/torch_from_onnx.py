@@ -19,25 +19,27 @@ import types
 from typing import Any
 
 from edgex.errors import ConversionError, UsageError
-from edgex.exporters import ConversionOutcome, ConversionRequest, Converter, register
-from edgex.quantize.modes import QuantMode
+from edgex.exporters import ConversionOutcome, ConversionRequest, Converter
+from edgex.registry import Registry
 from edgex.workers import short_message
 
-register(
-    Converter(
-        name="onnx2torch",
-        sources=("onnx",),
-        produces="torch-export",
-        worker="torch",
-        function="edgex.exporters.torch_from_onnx:convert",
-        extra="onnx",
-        module="onnx2torch",
-        requires=("torch", "onnx"),
-        quant_modes=(QuantMode.NONE,),
-        description="onnx2torch.convert -> torch.export.save",
-        install_hint="pip install --no-deps onnx2torch==1.5.15 (its torchvision needs CUDA libtorch)",
+
+def register(registry: Registry) -> None:
+    registry.add_converter(
+        Converter(
+            name="onnx2torch",
+            sources=("onnx",),
+            produces="torch-export",
+            worker="torch",
+            function="edgex.exporters.torch_from_onnx:convert",
+            extra="onnx",
+            module="onnx2torch",
+            requires=("torch", "onnx"),
+            recipes=("none",),
+            description="onnx2torch.convert -> torch.export.save",
+            install_hint="pip install --no-deps onnx2torch==1.5.15 (its torchvision needs CUDA libtorch)",
+        )
     )
-)
 
 
 def _unavailable(*_args: Any, **_kwargs: Any) -> Any:

@@ -9,11 +9,12 @@ from edgex.artifacts import sha256_tree, size_bytes
 from edgex.errors import UsageError
 from edgex.workers import import_target
 
-# Artifact suffix -> 'module:function' (Path) -> Inspection. One entry per format.
-INSPECTORS = {
-    ".tflite": "edgex.inspection.tflite_summary:inspect_tflite",
-    ".pte": "edgex.inspection.pte:inspect_pte",
-}
+
+def inspectors() -> dict[str, str]:
+    """Artifact suffix -> 'module:function' (Path) -> Inspection, from the formats that have an inspector."""
+    from edgex.registry import get_registry
+
+    return {f.extension: f.inspector for f in get_registry().formats.values() if f.inspector and f.extension}
 
 
 @dataclass(frozen=True)
@@ -40,9 +41,10 @@ class Inspection:
 def inspect_path(path: Path) -> Inspection:
     if not path.exists():
         raise UsageError(f"{path}: no such file")
-    function = INSPECTORS.get(path.suffix.lower())
+    known = inspectors()
+    function = known.get(path.suffix.lower())
     if function is None:
-        raise UsageError(f"{path}: cannot inspect '{path.suffix}' files", hint=f"supported: {', '.join(INSPECTORS)}")
+        raise UsageError(f"{path}: cannot inspect '{path.suffix}' files", hint=f"supported: {', '.join(known)}")
     inspection: Inspection = import_target(function)(path)
     inspection.size_bytes = size_bytes(path)
     inspection.sha256 = sha256_tree(path)

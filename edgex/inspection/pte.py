@@ -7,7 +7,6 @@ from typing import Any
 
 from edgex.errors import InternalError
 from edgex.inspection import Inspection, TensorRow
-from edgex.quantize.modes import QuantMode, mode_from_name
 from edgex.workers import Worker
 
 
@@ -55,7 +54,7 @@ def _row(name: str, tensor: dict) -> TensorRow:
     return TensorRow(name, shape, tensor.get("dtype", "-"), "")
 
 
-def quant_mode_of(path: Path) -> QuantMode:
+def recipe_of(path: Path) -> str:
     """Quantized kernels visible outside delegates mean int8; inside an XNNPACK blob they are not visible, so
     fall back to the mode tag in edgex's artifact names, then to float32 (the strictest thresholds)."""
     worker = Worker("pte-schema")
@@ -67,5 +66,8 @@ def quant_mode_of(path: Path) -> QuantMode:
         worker.close()
     kernels = {name for method in program["methods"] for name in method["kernel_calls"]}
     if any(name.startswith("quantized_decomposed::quantize") for name in kernels):
-        return QuantMode.INT8
-    return mode_from_name(path.stem) or QuantMode.NONE
+        return "int8"
+    from edgex.quantize.recipes import FLOAT, recipe_from_name
+
+    tagged = recipe_from_name(path.stem)
+    return tagged.name if tagged else FLOAT

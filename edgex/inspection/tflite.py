@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from edgex.errors import MissingDependencyError, UsageError
-from edgex.quantize.modes import QuantMode
 
 FILE_IDENTIFIER = b"TFL3"
 INTEGER_DTYPES = {"int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "bool", "int4"}
@@ -113,20 +112,20 @@ class TFLiteModel:
         """Every activation, model inputs and outputs included, is an integer tensor."""
         return all(t.dtype in INTEGER_DTYPES for t in self.activation_tensors())
 
-    def quant_mode(self) -> QuantMode:
-        """Infer how the model was quantized from its tensor types."""
+    def recipe(self) -> str:
+        """The quantization recipe the model was made with, inferred from its tensor types."""
         compute = self.compute_tensors() or self.activation_tensors()
         compute_types = {t.dtype for t in compute}
         if "int16" in compute_types and compute_types <= INTEGER_DTYPES:
-            return QuantMode.INT16X8
+            return "int16x8"
         if compute_types and compute_types <= INTEGER_DTYPES:
-            return QuantMode.INT8
+            return "int8"
         constant_types = {t.dtype for t in self.tensors if t.constant}
         if "float16" in constant_types:
-            return QuantMode.FP16
+            return "fp16"
         if constant_types & {"int8", "uint8"}:
-            return QuantMode.DYNAMIC
-        return QuantMode.NONE
+            return "dynamic"
+        return "none"
 
 
 def read_tflite(path: Path) -> TFLiteModel:
@@ -240,5 +239,5 @@ def _tensor(tensor: Any, index: int, type_names: dict[int, str], buffer_sizes: l
     )
 
 
-def quant_mode_of(path: Path) -> QuantMode:
-    return read_tflite(path).quant_mode()
+def recipe_of(path: Path) -> str:
+    return read_tflite(path).recipe()

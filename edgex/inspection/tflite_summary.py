@@ -43,7 +43,7 @@ def inspect_tflite(path: Path) -> Inspection:
         "operators": len(model.ops),
         "tensors": len(model.tensors),
         "weight bytes": weights,
-        "quantization": model.quant_mode().value,
+        "quantization": model.recipe(),
         "fully integer": model.fully_integer,
         "dynamic shapes": any(t.dynamic for t in model.tensors),
         "min runtime version": model.min_runtime_version,

@@ -1,4 +1,4 @@
-"""Parity thresholds: defaults per quantization mode, overridable per metric.
+"""Parity thresholds: defaults come with each quantization recipe (edgex/quantize/recipes.py), overridable per metric.
 
 Defaults gate on scale-free metrics (cosine, SNR, top-1 agreement, accuracy drop). Absolute errors depend on
 the output's scale, so they are reported always but gated only when the user sets --max-abs-error or
@@ -8,8 +8,6 @@ the output's scale, so they are reported always but gated only when the user set
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
-
-from edgex.quantize.modes import QuantMode
 
 
 @dataclass(frozen=True)
@@ -31,14 +29,6 @@ class Thresholds:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
 
-DEFAULTS: dict[QuantMode, Thresholds] = {
-    QuantMode.NONE: Thresholds(min_cosine=0.9999, min_snr_db=60.0, min_top1_agreement=99.5, max_top1_drop=0.5),
-    QuantMode.FP16: Thresholds(min_cosine=0.999, min_snr_db=40.0, min_top1_agreement=99.0, max_top1_drop=0.5),
-    QuantMode.DYNAMIC: Thresholds(min_cosine=0.995, min_snr_db=25.0, min_top1_agreement=98.0, max_top1_drop=1.0),
-    QuantMode.INT8: Thresholds(min_cosine=0.99, min_snr_db=15.0, min_top1_agreement=97.0, max_top1_drop=2.0),
-    QuantMode.INT16X8: Thresholds(min_cosine=0.999, min_snr_db=30.0, min_top1_agreement=98.0, max_top1_drop=1.0),
-}
-
-
-def thresholds_for(mode: QuantMode, overrides: dict[str, float | None] | None = None) -> Thresholds:
-    return DEFAULTS[mode].with_overrides(overrides or {})
+def thresholds_for(defaults: Thresholds, overrides: dict[str, float | None] | None = None) -> Thresholds:
+    """A recipe's default thresholds with the user's overrides applied."""
+    return defaults.with_overrides(overrides or {})

@@ -8,11 +8,16 @@ from rich.console import Console
 from rich.table import Table
 
 from edgex.exporters import all_converters
+from edgex.registry import get_registry
 from edgex.routes import all_routes, graph_formats
 
-# Source formats people start from x the artifact formats they ship.
-SHOWN_SOURCES = ("keras", "savedmodel", "torch", "torch-export", "torchscript", "onnx")
-SHOWN_TARGETS = ("tflite", "pte", "ptl", "onnx")
+
+def shown_formats() -> tuple[list[str], list[str]]:
+    """Formats people start from (all but deploy-only ones) x the formats targets ship, from the registry."""
+    registry = get_registry()
+    sources = [f.name for f in registry.formats.values() if not f.deploy_only]
+    targets = list(dict.fromkeys(t.format for t in registry.targets.values()))
+    return sources, targets
 
 
 def edge_rows() -> list[dict[str, object]]:
@@ -24,7 +29,7 @@ def edge_rows() -> list[dict[str, object]]:
                 "converter": converter.name,
                 "from": list(converter.sources),
                 "to": converter.produces,
-                "modes": [m.value for m in converter.quant_modes],
+                "modes": list(converter.recipes),
                 "available": not missing,
                 "missing": missing,
                 "install": converter.hint() if missing else None,
@@ -36,8 +41,9 @@ def edge_rows() -> list[dict[str, object]]:
 
 def route_rows() -> list[dict[str, object]]:
     rows = []
-    for source in SHOWN_SOURCES:
-        for target in SHOWN_TARGETS:
+    shown_sources, shown_targets = shown_formats()
+    for source in shown_sources:
+        for target in shown_targets:
             routes = all_routes(source, target)
             if not routes or source == target:
                 continue

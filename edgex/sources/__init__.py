@@ -1,17 +1,20 @@
-"""Model sources: recognise what a path or spec is, and which worker loads it into a reference runner.
+"""Model sources: what a path or spec is (detected by the format records of edgex/formats/) and how it loads.
 
-Each format lives in its own module that calls `register()` at import; importing these modules is cheap because
-frameworks are imported only inside the functions that run in worker processes.
+This package holds what every format shares: the source reference and options, runner helpers (base.py), the
+parent-side handle on a runner in a worker (remote.py) and the TensorFlow / PyTorch loading code (tf_common.py,
+torch_common.py).
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from edgex.errors import UsageError, require_module
+
+if TYPE_CHECKING:
+    from edgex.formats import Format
 
 
 @dataclass(frozen=True)
@@ -36,17 +39,6 @@ class SourceOptions:
 
 
 @dataclass(frozen=True)
-class SourceFormat:
-    name: str  # node name in the format graph: keras, savedmodel, tflite, ...
-    description: str
-    worker: str  # worker kind that can load it (see edgex.workers.PRELOAD)
-    loader: str  # 'module:function' run in that worker: (SourceRef, threads) -> runner
-    extra: str  # pip extra that provides `module`
-    module: str  # Python package the loader needs
-    detect: Callable[[str], bool] = field(compare=False)
-
-
-@dataclass(frozen=True)
 class SourceRef:
     spec: str  # as the user typed it
     format: str
@@ -62,27 +54,16 @@ class SourceRef:
         return Path(module).stem if module.endswith(".py") else module.rpartition(".")[2]
 
 
-_FORMATS: dict[str, SourceFormat] = {}
-_MODULES = ("keras", "savedmodel", "tflite", "onnx", "torch_module", "torch_export", "torchscript", "pte", "ptl")
+def all_formats() -> dict[str, Format]:
+    from edgex.registry import get_registry
+
+    return dict(get_registry().formats)
 
 
-def register(source_format: SourceFormat) -> SourceFormat:
-    _FORMATS[source_format.name] = source_format
-    return source_format
+def get_format(name: str) -> Format:
+    from edgex.registry import get_registry
 
-
-def _load_modules() -> None:
-    for module in _MODULES:
-        importlib.import_module(f"edgex.sources.{module}")
-
-
-def all_formats() -> dict[str, SourceFormat]:
-    _load_modules()
-    return dict(_FORMATS)
-
-
-def get_format(name: str) -> SourceFormat:
-    return all_formats()[name]
+    return get_registry().format(name)
 
 
 def resolve_source(spec: str, options: SourceOptions = SourceOptions()) -> SourceRef:
@@ -110,7 +91,7 @@ def resolve_source(spec: str, options: SourceOptions = SourceOptions()) -> Sourc
     )
 
 
-def ensure_loadable(ref: SourceRef) -> SourceFormat:
+def ensure_loadable(ref: SourceRef) -> Format:
     source_format = get_format(ref.format)
     require_module(source_format.module, source_format.extra, f"loading a {source_format.name} model")
     return source_format

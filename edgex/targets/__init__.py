@@ -1,26 +1,26 @@
-"""Named deployment targets (format + quantization modes + runtime + constraints), one module each."""
+"""Named deployment targets (format + quantization recipes + runtime + constraints).
+
+Targets are registered by the module of their format (edgex/formats/); this module holds the record and lookups.
+"""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgex.errors import EdgexError, UsageError
-from edgex.quantize.modes import QuantMode
-from edgex.suggest import did_you_mean
+from edgex.errors import EdgexError
+from edgex.quantize.recipes import Recipe
 
 
 @dataclass(frozen=True)
 class Target:
     name: str
     format: str  # artifact format; also the source format used to load it for validation
-    extension: str
     description: str
-    quant_modes: tuple[QuantMode, ...]
-    default_mode: QuantMode
+    recipes: tuple[str, ...]  # quantization recipes it supports (edgex/quantize/recipes.py), by name
+    default_recipe: str
     runtime: str  # what runs it on the device
     constraints: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
@@ -35,9 +35,16 @@ class Target:
     # Optional: files `finalize` will write beside an artifact, refused up front like the artifact itself.
     companion_outputs: Callable[[Path], list[Path]] | None = None
 
-    def artifact_path(self, out_dir: Path, stem: str, mode: QuantMode) -> Path:
+    @property
+    def extension(self) -> str:
+        """Its format's file extension."""
+        from edgex.registry import get_registry
+
+        return get_registry().format(self.format).extension or ""
+
+    def artifact_path(self, out_dir: Path, stem: str, recipe: Recipe) -> Path:
         tag = f"_{self.name_tag}" if self.name_tag else ""
-        return out_dir / f"{stem}{tag}_{mode.file_tag}{self.extension}"
+        return out_dir / f"{stem}{tag}_{recipe.file_tag}{self.extension}"
 
 
 @dataclass
@@ -64,27 +71,14 @@ class FinalizeOutcome:
     validate_anyway: bool = True  # run parity on validate_path even when `error` is set
 
 
-_TARGETS: dict[str, Target] = {}
-_MODULES = ("tflite", "executorch", "pytorch_lite", "edgetpu", "onnx")
-
-
-def register(target: Target) -> Target:
-    _TARGETS[target.name] = target
-    return target
-
-
 def all_targets() -> dict[str, Target]:
-    for module in _MODULES:
-        importlib.import_module(f"edgex.targets.{module}")
-    return dict(_TARGETS)
+    from edgex.registry import get_registry
+
+    return dict(get_registry().targets)
 
 
 def get_target(name: str) -> Target:
-    targets = all_targets()
-    by_alias = {alias: t for t in targets.values() for alias in t.aliases}
-    key = name.strip().lower()
-    if key in targets:
-        return targets[key]
-    if key in by_alias:
-        return by_alias[key]
-    raise UsageError(f"unknown target '{name}'", hint=did_you_mean(key, [*targets, *by_alias]))
+    """By name or alias, with a did-you-mean hint."""
+    from edgex.registry import get_registry
+
+    return get_registry().target(name)

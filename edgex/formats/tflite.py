@@ -14,10 +14,13 @@ import numpy as np
 
 from edgex.edgetpu.runtime import edgetpu_runtime
 from edgex.errors import MissingDependencyError, UsageError
+from edgex.formats import Format
 from edgex.quantize.affine import dequantize, quantize
-from edgex.sources import SourceFormat, SourceRef, register
+from edgex.registry import Registry
+from edgex.sources import SourceRef
 from edgex.sources.base import batched, concat_outputs
 from edgex.specs import ModelSignature, QuantParams, RunnerInfo, TensorSpec
+from edgex.targets import Target
 from edgex.workers import short_message
 
 
@@ -25,17 +28,37 @@ def _detect(spec: str) -> bool:
     return Path(spec).suffix.lower() == ".tflite"
 
 
-register(
-    SourceFormat(
-        name="tflite",
-        description="TFLite / LiteRT flatbuffer (.tflite)",
-        worker="litert",
-        loader="edgex.sources.tflite:load",
-        extra="litert",
-        module="ai_edge_litert",
-        detect=_detect,
+
+def register(registry: Registry) -> None:
+    registry.add_format(
+        Format(
+            name="tflite",
+            description="TFLite / LiteRT flatbuffer (.tflite)",
+            worker="litert",
+            loader="edgex.formats.tflite:load",
+            extra="litert",
+            module="ai_edge_litert",
+            detect=_detect,
+            extension=".tflite",
+            deploy_only=True,
+            inspector="edgex.inspection.tflite_summary:inspect_tflite",
+            io_reader="edgex.inspection.io:tflite_io",
+            recipe_reader="edgex.inspection.tflite:recipe_of",
+            distributions=("ai-edge-litert", "tflite-runtime"),
+        )
     )
-)
+    registry.add_target(
+        Target(
+            name="tflite",
+            format="tflite",
+            description="TFLite / LiteRT flatbuffer",
+            recipes=("none", "fp16", "dynamic", "int8", "int16x8"),
+            default_recipe="none",
+            runtime="LiteRT interpreter (ai-edge-litert, tflite-runtime, Android/iOS LiteRT, LiteRT.js)",
+            constraints=("int8: calibration data required", "int8 I/O dtype: int8 (default), uint8 or float32"),
+            aliases=("litert",),
+        )
+    )
 
 
 def interpreter_class() -> tuple[Any, str]:

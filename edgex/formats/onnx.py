@@ -8,9 +8,12 @@ from typing import Any
 import numpy as np
 
 from edgex.errors import UsageError
-from edgex.sources import SourceFormat, SourceRef, register
+from edgex.formats import Format
+from edgex.registry import Registry
+from edgex.sources import SourceRef
 from edgex.sources.base import batched, concat_outputs
 from edgex.specs import ModelSignature, RunnerInfo, TensorSpec
+from edgex.targets import Target
 from edgex.workers import short_message
 
 
@@ -18,17 +21,32 @@ def _detect(spec: str) -> bool:
     return Path(spec).suffix.lower() == ".onnx"
 
 
-register(
-    SourceFormat(
-        name="onnx",
-        description="ONNX model (.onnx)",
-        worker="onnx",
-        loader="edgex.sources.onnx:load",
-        extra="onnx",
-        module="onnxruntime",
-        detect=_detect,
+
+def register(registry: Registry) -> None:
+    registry.add_format(
+        Format(
+            name="onnx",
+            description="ONNX model (.onnx)",
+            worker="onnx",
+            loader="edgex.formats.onnx:load",
+            extra="onnx",
+            module="onnxruntime",
+            detect=_detect,
+            extension=".onnx",
+            distributions=("onnx", "onnxruntime"),
+        )
     )
-)
+    registry.add_target(
+        Target(
+            name="onnx",
+            format="onnx",
+            description="ONNX model (float32), validated with onnxruntime",
+            recipes=("none",),
+            default_recipe="none",
+            runtime="onnxruntime (incl. onnxruntime-mobile / onnxruntime-web)",
+            constraints=("from PyTorch: torch.onnx dynamo exporter; from Keras/SavedModel: tf2onnx",),
+        )
+    )
 
 # onnxruntime's type strings -> numpy dtype names.
 ONNX_TYPES = {

@@ -7,7 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from edgex.sources import SourceFormat, SourceRef, register
+from edgex.formats import Format
+from edgex.registry import Registry
+from edgex.sources import SourceRef
 from edgex.sources.base import batched, concat_outputs
 from edgex.specs import ModelSignature, RunnerInfo
 
@@ -18,17 +20,21 @@ def _detect(spec: str) -> bool:
     return Path(spec).suffix.lower() in SUFFIXES
 
 
-register(
-    SourceFormat(
-        name="keras",
-        description="Keras model file (.keras, .h5)",
-        worker="tf",
-        loader="edgex.sources.keras:load",
-        extra="tf",
-        module="tensorflow",
-        detect=_detect,
+
+def register(registry: Registry) -> None:
+    registry.add_format(
+        Format(
+            name="keras",
+            description="Keras model file (.keras, .h5)",
+            worker="tf",
+            loader="edgex.formats.keras:load",
+            extra="tf",
+            module="tensorflow",
+            detect=_detect,
+            extension=".keras",
+            distributions=("tensorflow", "keras"),
+        )
     )
-)
 
 
 class KerasRunner:

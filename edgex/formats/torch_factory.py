@@ -7,8 +7,10 @@ from typing import Any
 
 import numpy as np
 
+from edgex.formats import Format
 from edgex.pyspec import looks_like_pyspec
-from edgex.sources import SourceFormat, SourceRef, register
+from edgex.registry import Registry
+from edgex.sources import SourceRef
 from edgex.sources.base import batched, concat_outputs
 from edgex.specs import ModelSignature, RunnerInfo, TensorSpec
 
@@ -17,17 +19,20 @@ def _detect(spec: str) -> bool:
     return looks_like_pyspec(spec) and not Path(spec).exists()
 
 
-register(
-    SourceFormat(
-        name="torch",
-        description="PyTorch factory 'file.py:function' or 'pkg.module:function' returning an nn.Module",
-        worker="torch",
-        loader="edgex.sources.torch_module:load",
-        extra="torch",
-        module="torch",
-        detect=_detect,
+
+def register(registry: Registry) -> None:
+    registry.add_format(
+        Format(
+            name="torch",
+            description="PyTorch factory 'file.py:function' or 'pkg.module:function' returning an nn.Module",
+            worker="torch",
+            loader="edgex.formats.torch_factory:load",
+            extra="torch",
+            module="torch",
+            detect=_detect,
+            distributions=("torch",),
+        )
     )
-)
 
 
 class TorchRunner:

@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from edgex.errors import UsageError
-from edgex.sources import SourceFormat, SourceRef, register
-from edgex.sources.torch_module import TorchRunner, runtime_label
+from edgex.formats import Format
+from edgex.formats.torch_factory import TorchRunner, runtime_label
+from edgex.registry import Registry
+from edgex.sources import SourceRef
+from edgex.targets import Target
 from edgex.workers import short_message
 
 
@@ -14,17 +17,34 @@ def _detect(spec: str) -> bool:
     return Path(spec).suffix.lower() == ".ptl"
 
 
-register(
-    SourceFormat(
-        name="ptl",
-        description="PyTorch-Mobile lite-interpreter program (.ptl, legacy; ExecuTorch .pte is its successor)",
-        worker="torch",
-        loader="edgex.sources.ptl:load",
-        extra="torch",
-        module="torch",
-        detect=_detect,
+
+def register(registry: Registry) -> None:
+    registry.add_format(
+        Format(
+            name="ptl",
+            description="PyTorch-Mobile lite-interpreter program (.ptl, legacy; ExecuTorch .pte is its successor)",
+            worker="torch",
+            loader="edgex.formats.ptl:load",
+            extra="torch",
+            module="torch",
+            detect=_detect,
+            extension=".ptl",
+            deploy_only=True,
+            distributions=("torch",),
+        )
     )
-)
+    registry.add_target(
+        Target(
+            name="pytorch-lite",
+            format="ptl",
+            description="legacy PyTorch-Mobile lite-interpreter program (successor: executorch-xnnpack)",
+            recipes=("none",),
+            default_recipe="none",
+            runtime="PyTorch Mobile lite interpreter (pytorch_android_lite, LibTorch-Lite)",
+            constraints=("traced: data-dependent control flow is frozen to the example input",),
+            aliases=("ptl", "pytorch-mobile"),
+        )
+    )
 
 
 def load(ref: SourceRef, threads: int) -> TorchRunner:

@@ -7,7 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from edgex.sources import SourceFormat, SourceRef, register
+from edgex.formats import Format
+from edgex.registry import Registry
+from edgex.sources import SourceRef
 from edgex.sources.base import batched, concat_outputs
 from edgex.specs import ModelSignature, RunnerInfo, TensorSpec
 
@@ -17,17 +19,20 @@ def _detect(spec: str) -> bool:
     return path.is_dir() and any((path / name).exists() for name in ("saved_model.pb", "saved_model.pbtxt"))
 
 
-register(
-    SourceFormat(
-        name="savedmodel",
-        description="TensorFlow SavedModel folder (serving signature; --signature to pick another)",
-        worker="tf",
-        loader="edgex.sources.savedmodel:load",
-        extra="tf",
-        module="tensorflow",
-        detect=_detect,
+
+def register(registry: Registry) -> None:
+    registry.add_format(
+        Format(
+            name="savedmodel",
+            description="TensorFlow SavedModel folder (serving signature; --signature to pick another)",
+            worker="tf",
+            loader="edgex.formats.savedmodel:load",
+            extra="tf",
+            module="tensorflow",
+            detect=_detect,
+            distributions=("tensorflow",),
+        )
     )
-)
 
 
 class SavedModelRunner:

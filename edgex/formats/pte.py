@@ -8,10 +8,13 @@ from typing import Any
 import numpy as np
 
 from edgex.errors import UsageError
+from edgex.formats import Format
 from edgex.inspection.pte_reader import SCALAR_TYPES
-from edgex.sources import SourceFormat, SourceRef, register
+from edgex.registry import Registry
+from edgex.sources import SourceRef
 from edgex.sources.base import batched, concat_outputs
 from edgex.specs import ModelSignature, RunnerInfo, TensorSpec
+from edgex.targets import Target
 from edgex.workers import short_message
 
 
@@ -19,17 +22,60 @@ def _detect(spec: str) -> bool:
     return Path(spec).suffix.lower() == ".pte"
 
 
-register(
-    SourceFormat(
-        name="pte",
-        description="ExecuTorch program (.pte)",
-        worker="executorch",
-        loader="edgex.sources.pte:load",
-        extra="torch",
-        module="executorch",
-        detect=_detect,
+
+def register(registry: Registry) -> None:
+    registry.add_format(
+        Format(
+            name="pte",
+            description="ExecuTorch program (.pte)",
+            worker="executorch",
+            loader="edgex.formats.pte:load",
+            extra="torch",
+            module="executorch",
+            detect=_detect,
+            extension=".pte",
+            deploy_only=True,
+            inspector="edgex.inspection.pte:inspect_pte",
+            io_reader="edgex.inspection.io:pte_io",
+            recipe_reader="edgex.inspection.pte:recipe_of",
+            distributions=("executorch", "torch"),
+        )
     )
-)
+    registry.add_target(
+        Target(
+            name="executorch-xnnpack",
+            format="pte",
+            description="ExecuTorch program lowered to XNNPACK (ARM/x86 CPUs)",
+            recipes=("none", "fp16", "dynamic", "int8"),
+            default_recipe="none",
+            runtime="ExecuTorch runtime with the XNNPACK delegate (Android, iOS, Linux)",
+            constraints=(
+                "int8: PT2E static per-channel, calibration data required",
+                "fp16 only when XNNPACK takes every node",
+                "--min-delegated gates the delegated share",
+            ),
+            aliases=("executorch", "pte", "xnnpack"),
+            name_tag="xnnpack",
+            settings=(("backend", "xnnpack"),),
+        )
+    )
+    registry.add_target(
+        Target(
+            name="executorch-portable",
+            format="pte",
+            description="ExecuTorch program on portable (reference C++) kernels, no delegate",
+            recipes=("none", "int8"),
+            default_recipe="none",
+            runtime="ExecuTorch runtime, portable + quantized kernels (microcontrollers, any C++ toolchain)",
+            constraints=(
+                "int8: PT2E static per-channel, calibration data required",
+                "int8 apps must link ExecuTorch's quantized kernels (quantized_ops_lib) next to the portable ones",
+            ),
+            aliases=("portable",),
+            name_tag="portable",
+            settings=(("backend", "portable"),),
+        )
+    )
 
 
 class PteRunner:

@@ -1,4 +1,4 @@
-"""Coral Edge TPU: a full-int8 TFLite model compiled by Google's edgetpu_compiler (see edgex/edgetpu/)."""
+"""Coral Edge TPU, a variant of the tflite format: full-int8 TFLite compiled by edgetpu_compiler (edgex/edgetpu/)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from edgex.edgetpu.compiler import find_compiler
 from edgex.edgetpu.options import EdgeTPUOptions
 from edgex.errors import MissingDependencyError, UsageError
 from edgex.exporters import ExportOptions
-from edgex.quantize.modes import QuantMode
-from edgex.targets import Target, register
+from edgex.registry import Registry
+from edgex.targets import Target
 
 IO_DTYPES = ("uint8", "int8")  # uint8 first: what Coral's examples and pycoral feed
 
@@ -44,22 +44,22 @@ def compiled_outputs(artifact: Path) -> list[Path]:
     return [artifact.with_name(f"{artifact.stem}_edgetpu.tflite"), artifact.with_name(f"{artifact.stem}_edgetpu.log")]
 
 
-register(
-    Target(
-        name="edgetpu",
-        format="tflite",
-        extension=".tflite",
-        description="Coral Edge TPU: full-int8 TFLite compiled with edgetpu_compiler",
-        quant_modes=(QuantMode.INT8,),
-        default_mode=QuantMode.INT8,
-        runtime="Coral USB Accelerator / Dev Board / M.2 (libedgetpu delegate); the int8 model runs on any LiteRT",
-        constraints=(
-            "int8 only, I/O uint8 (default) or int8, batch 1, static shapes",
-            "compiling needs edgetpu_compiler (x86-64 Linux); without it: int8 model + pre-flight report, exit 4",
-        ),
-        aliases=("coral",),
-        finalize="edgex.edgetpu.finalize:finalize",
-        adjust_options=adjust_options,
-        companion_outputs=compiled_outputs,
+def register(registry: Registry) -> None:
+    registry.add_target(
+        Target(
+            name="edgetpu",
+            format="tflite",
+            description="Coral Edge TPU: full-int8 TFLite compiled with edgetpu_compiler",
+            recipes=("int8",),
+            default_recipe="int8",
+            runtime="Coral USB Accelerator / Dev Board / M.2 (libedgetpu delegate); the int8 model runs on any LiteRT",
+            constraints=(
+                "int8 only, I/O uint8 (default) or int8, batch 1, static shapes",
+                "compiling needs edgetpu_compiler (x86-64 Linux); without it: int8 model + pre-flight report, exit 4",
+            ),
+            aliases=("coral",),
+            finalize="edgex.edgetpu.finalize:finalize",
+            adjust_options=adjust_options,
+            companion_outputs=compiled_outputs,
+        )
     )
-)
