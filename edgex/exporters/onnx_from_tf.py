@@ -35,7 +35,7 @@ def _keras_function(request: ConversionRequest) -> tuple[Any, list[Any]]:
 
     from edgex.sources.tf_common import keras_io, load_keras
 
-    model = load_keras(request.source.path)
+    model = load_keras(request.source.file)
     inputs, output_names, _ = keras_io(model)
     batch = request.options.batch_size
     specs = [tf.TensorSpec([batch, *spec.shape[1:]], spec.dtype, name=spec.name) for spec in inputs]
@@ -57,7 +57,7 @@ def _saved_model_function(request: ConversionRequest) -> tuple[Any, list[Any]]:
 
     from edgex.sources.tf_common import choose_signature, load_saved_model
 
-    loaded = load_saved_model(request.source.path)
+    loaded = load_saved_model(request.source.file)
     key = choose_signature(list(loaded.signatures), request.source.options.signature, str(request.source.path))
     signature = loaded.signatures[key]
     _, keyword_specs = signature.structured_input_signature

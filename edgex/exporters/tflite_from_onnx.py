@@ -108,8 +108,8 @@ def _run(request: ConversionRequest, calibration: dict[str, np.ndarray] | None) 
     key = hashlib.sha256(
         repr(
             (
-                str(request.source.path),
-                request.source.path.stat().st_mtime_ns,
+                str(request.source.file),
+                request.source.file.stat().st_mtime_ns,
                 options.batch_size,
                 options.channels_last_io,
                 io_dtype,
@@ -123,7 +123,7 @@ def _run(request: ConversionRequest, calibration: dict[str, np.ndarray] | None) 
         return _RUNS[digest]
     work = Path(tempfile.mkdtemp(prefix="edgex-onnx2tf-"))
     np.save(work / DOWNLOAD_STOPPER, np.zeros((1, 1, 1, 3), dtype=np.float32))
-    inputs = _graph_inputs(request.source.path)
+    inputs = _graph_inputs(request.source.file)
     keep_nchw = [name for name, rank in inputs if rank == 4] if not options.channels_last_io else []
     custom = None
     if calibration:
@@ -142,7 +142,7 @@ def _run(request: ConversionRequest, calibration: dict[str, np.ndarray] | None) 
             custom.append([name, str(work / f"calib_{index}.npy"), zeros, ones])
     with _inside(work):
         onnx2tf.convert(
-            input_onnx_file_path=str(request.source.path),
+            input_onnx_file_path=str(request.source.file),
             output_folder_path=str(work / "out"),
             copy_onnx_input_output_names_to_tflite=True,
             output_dynamic_range_quantized_tflite=True,
@@ -161,7 +161,7 @@ def _run(request: ConversionRequest, calibration: dict[str, np.ndarray] | None) 
 
 def convert(request: ConversionRequest) -> ConversionOutcome:
     needs_calibration = request.mode.needs_calibration
-    names = [name for name, _ in _graph_inputs(request.source.path)]
+    names = [name for name, _ in _graph_inputs(request.source.file)]
     calibration = align_calibration(request.calibration, names) if needs_calibration else None
     if needs_calibration and not calibration:
         raise UsageError(f"--quantize {request.mode.name} needs calibration data", hint="pass --calib")
@@ -171,11 +171,11 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
         raise
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - onnx2tf raises many types, and exits on some errors
         raise ConversionError(f"onnx2tf failed: {short_message(exc)}", hint="--debug shows the full error") from None
-    produced = folder / _variant(request.source.path.stem, request.mode, request.options.io_dtype)
+    produced = folder / _variant(request.source.file.stem, request.mode, request.options.io_dtype)
     if not produced.exists():
         raise ConversionError(
             f"onnx2tf wrote no {produced.name}", hint=f"it wrote {sorted(p.name for p in folder.iterdir())}"
         )
     shutil.copyfile(produced, request.output)
     layout = "NHWC inputs" if request.options.channels_last_io else "source layout kept"
-    return ConversionOutcome(notes=[f"onnx2tf {produced.name.removeprefix(request.source.path.stem + '_')}", layout])
+    return ConversionOutcome(notes=[f"onnx2tf {produced.name.removeprefix(request.source.file.stem + '_')}", layout])

@@ -58,13 +58,13 @@ def _converter_for(request: ConversionRequest) -> Any:
     source = request.source
     batch = request.options.batch_size
     if source.format == "keras":
-        model = load_keras(source.path)
+        model = load_keras(source.file)
         keras_io(model)  # clear error for models without defined inputs
         return tf.lite.TFLiteConverter.from_keras_model(_with_static_batch(model, batch) if batch else model)
-    loaded = load_saved_model(source.path)
+    loaded = load_saved_model(source.file)
     key = choose_signature(list(loaded.signatures.keys()), source.options.signature, f"SavedModel {source.path}")
     if not batch:
-        return tf.lite.TFLiteConverter.from_saved_model(str(source.path), signature_keys=[key])
+        return tf.lite.TFLiteConverter.from_saved_model(str(source.file), signature_keys=[key])
     signature = loaded.signatures[key]
     _, keyword_specs = signature.structured_input_signature
     fixed = {n: tf.TensorSpec([batch, *s.shape[1:]], s.dtype, name=n) for n, s in keyword_specs.items()}

@@ -83,4 +83,4 @@ def load(ref: SourceRef, threads: int) -> KerasRunner:
     from edgex.sources.tf_common import configure_threads, load_keras
 
     configure_threads(threads)
-    return KerasRunner(load_keras(ref.path))
+    return KerasRunner(load_keras(ref.file))

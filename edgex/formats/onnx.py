@@ -108,4 +108,4 @@ class OnnxRunner:
 
 
 def load(ref: SourceRef, threads: int) -> OnnxRunner:
-    return OnnxRunner(ref.path, threads)
+    return OnnxRunner(ref.file, threads)

@@ -131,4 +131,4 @@ def _as_array(value: Any) -> np.ndarray:
 
 
 def load(ref: SourceRef, threads: int) -> PteRunner:
-    return PteRunner(ref.path, threads)
+    return PteRunner(ref.file, threads)

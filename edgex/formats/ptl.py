@@ -54,10 +54,10 @@ def load(ref: SourceRef, threads: int) -> TorchRunner:
 
     set_threads(threads)
     try:
-        module = torch.jit.mobile._load_for_lite_interpreter(str(ref.path))
+        module = torch.jit.mobile._load_for_lite_interpreter(str(ref.file))
     except Exception as exc:  # noqa: BLE001
         raise UsageError(f"model {ref.path}: not a loadable .ptl file ({short_message(exc)})") from None
-    stored = metadata_examples(archive_metadata(ref.path))
+    stored = metadata_examples(archive_metadata(ref.file))
     examples = _examples_from_options(ref.options, f"model {ref.path}")
     if examples is None and stored is None:
         raise UsageError(f".ptl model {ref.path} records no input shapes", hint="pass --input-shape")

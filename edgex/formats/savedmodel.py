@@ -76,6 +76,6 @@ def load(ref: SourceRef, threads: int) -> SavedModelRunner:
     from edgex.sources.tf_common import choose_signature, configure_threads, load_saved_model
 
     configure_threads(threads)
-    loaded = load_saved_model(ref.path)
+    loaded = load_saved_model(ref.file)
     key = choose_signature(list(loaded.signatures.keys()), ref.options.signature, f"SavedModel {ref.path}")
     return SavedModelRunner(loaded, key)

@@ -189,4 +189,4 @@ def _ordered(names: list[str]) -> list[str]:
 
 
 def load(ref: SourceRef, threads: int) -> TFLiteRunner:
-    return TFLiteRunner(ref.path, threads, ref.options.signature)
+    return TFLiteRunner(ref.file, threads, ref.options.signature)

@@ -46,6 +46,13 @@ class SourceRef:
     options: SourceOptions = field(default_factory=SourceOptions)
 
     @property
+    def file(self) -> Path:
+        """The file or folder of a path source, for loaders that need one (a factory spec has none)."""
+        if self.path is None:
+            raise UsageError(f"model {self.spec}: expected a model file or folder")
+        return self.path
+
+    @property
     def stem(self) -> str:
         """Artifact file stem: the file or folder name, or for 'models/net.py:build' / 'pkg.net:build' 'net'."""
         if self.path is not None:
