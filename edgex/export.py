@@ -258,6 +258,11 @@ def _convert_route(
                 calibration=calibration.arrays if last and calibration is not None else None,
                 options=job.options if last else replace(job.options, channels_last_io=False),
                 settings=dict(job.target.settings) if last else {},
+                keep_repaired=(
+                    config.out_dir / f"{job.path.stem}.{hop.name}-repaired.onnx"
+                    if config.keep_intermediates and current.format == "onnx"
+                    else None
+                ),
             )
             outcome = pool.shared(hop.worker).call(
                 hop.function,

@@ -37,6 +37,7 @@ class ConversionRequest:
     calibration: dict[str, np.ndarray] | None
     options: ExportOptions = field(default_factory=ExportOptions)
     settings: dict[str, Any] = field(default_factory=dict)  # the target's fixed settings, e.g. {"backend": "xnnpack"}
+    keep_repaired: Path | None = None  # --keep-intermediates: where an ONNX consumer keeps the repaired model
 
 
 @dataclass

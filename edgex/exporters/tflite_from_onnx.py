@@ -29,6 +29,7 @@ from edgex.exporters import (
     ExportOptions,
     align_calibration,
 )
+from edgex.exporters._onnx_repair import Repair, graph_input_shapes, keep_repaired, repair
 from edgex.parity.layout import NCHW_TO_NHWC
 from edgex.quantize.recipes import Recipe
 from edgex.registry import Registry
@@ -62,7 +63,7 @@ def register(registry: Registry) -> None:
         )
     )
 
-_RUNS: dict[str, Path] = {}  # cache key -> onnx2tf output folder, for the life of this worker
+_RUNS: dict[str, tuple[Path, list[Repair]]] = {}  # cache key -> onnx2tf output folder and repairs, per worker
 
 
 # The recipes this converter makes, each with the onnx2tf output file it picks: (suffix, suffix with integer I/O).
@@ -100,7 +101,7 @@ def _inside(folder: Path) -> Iterator[None]:
         os.chdir(previous)
 
 
-def _run(request: ConversionRequest, calibration: dict[str, np.ndarray] | None) -> Path:
+def _run(request: ConversionRequest, calibration: dict[str, np.ndarray] | None) -> tuple[Path, list[Repair]]:
     import onnx2tf
 
     options = request.options
@@ -119,17 +120,24 @@ def _run(request: ConversionRequest, calibration: dict[str, np.ndarray] | None) 
     for array in (calibration or {}).values():
         key.update(np.ascontiguousarray(array).tobytes())
     digest = key.hexdigest()
-    if digest in _RUNS and _RUNS[digest].exists():
+    if digest in _RUNS and _RUNS[digest][0].exists():
         return _RUNS[digest]
     work = Path(tempfile.mkdtemp(prefix="edgex-onnx2tf-"))
     np.save(work / DOWNLOAD_STOPPER, np.zeros((1, 1, 1, 3), dtype=np.float32))
-    inputs = _graph_inputs(request.source.file)
+    shapes = graph_input_shapes(request.source.file, options.batch_size, request.source.options.input_shapes)
+    for name, array in (calibration or {}).items():
+        shapes.setdefault(name, [options.batch_size or 1, *array.shape[1:]])
+    repaired = work / request.source.file.name  # onnx2tf names its files after the model's stem
+    repairs = repair(request.source.file, repaired, input_shapes=shapes, sanitize_names=True)
+    keep_repaired(request, repaired, repairs)
+    inputs = _graph_inputs(repaired)
     keep_nchw = [name for name, rank in inputs if rank == 4] if not options.channels_last_io else []
     custom = None
     if calibration:
         custom = []
+        originals = [name for name, _ in _graph_inputs(request.source.file)]  # repairs may rename inputs
         for index, (name, rank) in enumerate(inputs):
-            data = calibration[name].astype(np.float32)
+            data = calibration[originals[index]].astype(np.float32)
             if rank == 4 and name not in keep_nchw:  # onnx2tf wants data in the artifact's (NHWC) order
                 data = data.transpose(NCHW_TO_NHWC)
                 stat_shape: tuple[int, ...] = (1, 1, 1, data.shape[-1])
@@ -142,7 +150,7 @@ def _run(request: ConversionRequest, calibration: dict[str, np.ndarray] | None) 
             custom.append([name, str(work / f"calib_{index}.npy"), zeros, ones])
     with _inside(work):
         onnx2tf.convert(
-            input_onnx_file_path=str(request.source.file),
+            input_onnx_file_path=str(repaired),
             output_folder_path=str(work / "out"),
             copy_onnx_input_output_names_to_tflite=True,
             output_dynamic_range_quantized_tflite=True,
@@ -155,8 +163,8 @@ def _run(request: ConversionRequest, calibration: dict[str, np.ndarray] | None) 
             keep_ncw_or_nchw_or_ncdhw_input_names=keep_nchw or None,
             non_verbose=True,
         )
-    _RUNS[digest] = work / "out"
-    return work / "out"
+    _RUNS[digest] = (work / "out", repairs)
+    return _RUNS[digest]
 
 
 def convert(request: ConversionRequest) -> ConversionOutcome:
@@ -166,7 +174,7 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
     if needs_calibration and not calibration:
         raise UsageError(f"--quantize {request.mode.name} needs calibration data", hint="pass --calib")
     try:
-        folder = _run(request, calibration)
+        folder, repairs = _run(request, calibration)
     except UsageError:
         raise
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - onnx2tf raises many types, and exits on some errors
@@ -178,4 +186,8 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
         )
     shutil.copyfile(produced, request.output)
     layout = "NHWC inputs" if request.options.channels_last_io else "source layout kept"
-    return ConversionOutcome(notes=[f"onnx2tf {produced.name.removeprefix(request.source.file.stem + '_')}", layout])
+    notes = [f"onnx2tf {produced.name.removeprefix(request.source.file.stem + '_')}", layout]
+    return ConversionOutcome(
+        notes=notes + [f"ONNX repaired: {r.describe()}" for r in repairs],
+        details={"repairs": [{"pass": r.name, "detail": r.detail} for r in repairs]},
+    )

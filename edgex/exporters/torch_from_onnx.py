@@ -1,10 +1,11 @@
 """ONNX -> torch.export program (.pt2) with onnx2torch: the bridge from ONNX to ExecuTorch and PyTorch Mobile.
 
 onnx2torch 1.5.15 knows operators up to opset 17, and its Reshape reads the target shape at run time, which
-torch.export refuses as data-dependent. Three small passes make common models convert, each preserving meaning:
-the ONNX graph is converted down to opset 17; `allowzero=1` is dropped from Reshapes whose constant shape has no 0
-(then it changes nothing); and after onnx2torch, Reshapes with constant shapes become plain `torch.reshape` calls
-with static sizes (a 0, "copy this dimension", resolved by shape propagation on the example inputs).
+torch.export refuses as data-dependent. The ONNX repair passes (exporters/_onnx_repair.py: static shapes, opset
+17, initializer inputs dropped, shape arithmetic folded) run first; then two small passes, each preserving
+meaning: `allowzero=1` is dropped from Reshapes whose constant shape has no 0 (then it changes nothing); and
+after onnx2torch, Reshapes with constant shapes become plain `torch.reshape` calls with static sizes (a 0,
+"copy this dimension", resolved by shape propagation on the example inputs).
 
 onnx2torch imports torchvision for two operators (NonMaxSuppression, RoiAlign). PyPI's torchvision wheel links
 CUDA builds of libtorch and cannot load beside the CPU torch edgex pins, so when it does not import, this worker
@@ -14,12 +15,16 @@ convert with that message; every other model converts normally.
 
 from __future__ import annotations
 
+import shutil
 import sys
+import tempfile
 import types
+from pathlib import Path
 from typing import Any
 
 from edgex.errors import ConversionError, UsageError
 from edgex.exporters import ConversionOutcome, ConversionRequest, Converter
+from edgex.exporters._onnx_repair import graph_input_shapes, keep_repaired, repair
 from edgex.registry import Registry
 from edgex.workers import short_message
 
@@ -71,13 +76,10 @@ MAX_OPSET = 17
 
 
 def _normalised(model: Any) -> Any:
-    """The ONNX model at opset <= 17 with redundant Reshape `allowzero` attributes removed."""
+    """The (repaired) ONNX model with redundant Reshape `allowzero` attributes removed."""
     import onnx
-    from onnx import numpy_helper, version_converter
+    from onnx import numpy_helper
 
-    opset = max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=MAX_OPSET)
-    if opset > MAX_OPSET:
-        model = version_converter.convert_version(model, MAX_OPSET)
     constants = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
     constants.update(
         {
@@ -138,17 +140,32 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
     import torch
 
     onnx2torch = _import_onnx2torch()
+    source = request.source.file
+    work = Path(tempfile.mkdtemp(prefix=".edgex-repair-", dir=request.output.parent))
     try:
-        graph = onnx.load(str(request.source.path))
-    except Exception as exc:  # noqa: BLE001
-        raise UsageError(f"model {request.source.path}: not a readable ONNX file ({short_message(exc)})") from None
-    examples = _examples(graph.graph, request.options)
-    try:
-        module = onnx2torch.convert(_normalised(graph)).eval()
-        _freeze_constant_reshapes(module, examples)
-        torch.export.save(torch.export.export(module, examples), str(request.output))
-    except ConversionError:
-        raise
-    except Exception as exc:  # noqa: BLE001
-        raise ConversionError(f"onnx2torch failed: {short_message(exc)}", hint="--debug shows the full error") from None
-    return ConversionOutcome(notes=[f"onnx2torch {getattr(onnx2torch, '__version__', '')}".strip()])
+        repaired = work / source.name
+        shapes = graph_input_shapes(source, request.options.batch_size, request.source.options.input_shapes)
+        try:
+            repairs = repair(source, repaired, input_shapes=shapes, max_opset=MAX_OPSET)
+            graph = onnx.load(str(repaired))
+        except Exception as exc:  # noqa: BLE001
+            raise UsageError(f"model {source}: not a readable ONNX file ({short_message(exc)})") from None
+        keep_repaired(request, repaired, repairs)
+        examples = _examples(graph.graph, request.options)
+        try:
+            module = onnx2torch.convert(_normalised(graph)).eval()
+            _freeze_constant_reshapes(module, examples)
+            torch.export.save(torch.export.export(module, examples), str(request.output))
+        except ConversionError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise ConversionError(
+                f"onnx2torch failed: {short_message(exc)}", hint="--debug shows the full error"
+            ) from None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return ConversionOutcome(
+        notes=[f"onnx2torch {getattr(onnx2torch, '__version__', '')}".strip()]
+        + [f"ONNX repaired: {r.describe()}" for r in repairs],
+        details={"repairs": [{"pass": r.name, "detail": r.detail} for r in repairs]},
+    )

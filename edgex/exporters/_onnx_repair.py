@@ -1,0 +1,186 @@
+"""ONNX repair before an ONNX consumer (onnx2tf, onnx2torch): runs inside the consumer's worker.
+
+Models exported by other people's tools often trip converters on things that do not change what they compute:
+initializers listed among the graph inputs (older exporters), symbolic or -1 dimensions, node names TensorFlow
+rejects as scope names, shape arithmetic done at run time (Shape -> Gather -> Concat -> Reshape), an opset newer
+than the consumer knows. Each pass here checks whether it applies, fixes only that, and says what it did; the
+list lands in the report (`repairs`) and the repaired model is kept with --keep-intermediates. Simplification
+and constant folding use onnxsim (it folds with onnxruntime's kernels and checks nothing else changes; onnxslim
+is pure Python and slower on large graphs; onnxsim is what onnx2tf's own README recommends before converting).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgex.workers import short_message
+
+# TensorFlow's scope-name rule (tensorflow/python/framework/ops.py _VALID_SCOPE_NAME_REGEX).
+TF_SCOPE_NAME = re.compile(r"^[A-Za-z0-9.][A-Za-z0-9_.\\/>-]*$")
+
+
+@dataclass(frozen=True)
+class Repair:
+    name: str  # the pass
+    detail: str  # what it changed, for people
+
+    def describe(self) -> str:
+        return f"{self.name}: {self.detail}"
+
+
+def _drop_initializer_inputs(model: Any) -> Repair | None:
+    """Older exporters list every weight as a graph input too; consumers then expect data for them."""
+    initializers = {i.name for i in model.graph.initializer}
+    listed = [value for value in model.graph.input if value.name in initializers]
+    if not listed:
+        return None
+    kept = [value for value in model.graph.input if value.name not in initializers]
+    del model.graph.input[:]
+    model.graph.input.extend(kept)
+    return Repair("drop-initializer-inputs", f"{len(listed)} initializers removed from the graph inputs")
+
+
+def _static_input_shapes(model: Any, shapes: Mapping[str, Sequence[int]]) -> Repair | None:
+    """Symbolic / -1 / 0 input dimensions set from --input-shape, the data, or the static batch."""
+    fixed = []
+    for value in model.graph.input:
+        shape = shapes.get(value.name)
+        dims = value.type.tensor_type.shape.dim
+        if shape is None or len(shape) != len(dims):
+            continue
+        changed = False
+        for dim, size in zip(dims, shape, strict=True):
+            if dim.dim_value <= 0:
+                dim.Clear()
+                dim.dim_value = int(size)
+                changed = True
+        if changed:
+            fixed.append(f"{value.name}={'x'.join(str(int(s)) for s in shape)}")
+    if not fixed:
+        return None
+    return Repair("static-shapes", ", ".join(fixed))
+
+
+def _downgrade_opset(model: Any, max_opset: int | None) -> tuple[Any, Repair | None]:
+    from onnx import version_converter
+
+    opset = max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=0)
+    if max_opset is None or opset <= max_opset:
+        return model, None
+    return version_converter.convert_version(model, max_opset), Repair("opset", f"{opset} -> {max_opset}")
+
+
+def _simplify(model: Any) -> tuple[Any, Repair | None]:
+    """Shape inference, constant folding (shape subgraphs included) and dead-node removal by onnxsim."""
+    import onnxsim
+
+    nodes_before = len(model.graph.node)
+    shape_ops_before = sum(n.op_type in ("Shape", "Gather", "Concat", "Unsqueeze") for n in model.graph.node)
+    try:
+        simplified, checked = onnxsim.simplify(model, check_n=1)
+    except Exception as exc:  # noqa: BLE001 - onnxsim fails on some graphs; the unsimplified model may still convert
+        return model, Repair("simplify", f"skipped: onnxsim failed ({short_message(exc)})")
+    if not checked:
+        return model, Repair("simplify", "skipped: the simplified model's outputs differed from the original")
+    nodes_after = len(simplified.graph.node)
+    if nodes_after == nodes_before:
+        return simplified, None
+    shape_ops_after = sum(n.op_type in ("Shape", "Gather", "Concat", "Unsqueeze") for n in simplified.graph.node)
+    detail = f"{nodes_before} -> {nodes_after} nodes (onnxsim constant folding"
+    if shape_ops_after < shape_ops_before:
+        detail += f"; {shape_ops_before - shape_ops_after} shape-arithmetic nodes folded"
+    return simplified, Repair("simplify", detail + ")")
+
+
+def _sanitize_names(model: Any) -> Repair | None:
+    """Node and tensor names TensorFlow refuses as scope names ('Softmax@0', '/conv:1') get safe ones.
+
+    Graph input and output names are kept when valid, so the artifact's I/O names stay the source's.
+    """
+    graph = model.graph
+    renamed: dict[str, str] = {}
+    taken = {n.name for n in graph.node} | {v.name for v in (*graph.input, *graph.output, *graph.initializer)}
+
+    def safe(name: str) -> str:
+        if not name or TF_SCOPE_NAME.match(name):
+            return name
+        if name in renamed:
+            return renamed[name]
+        candidate = re.sub(r"[^A-Za-z0-9_.\\/>-]", "_", name)
+        candidate = candidate if TF_SCOPE_NAME.match(candidate) else f"t{candidate}"
+        while candidate in taken:
+            candidate += "_"
+        taken.add(candidate)
+        renamed[name] = candidate
+        return candidate
+
+    node_count = 0
+    for node in graph.node:
+        if node.name and not TF_SCOPE_NAME.match(node.name):
+            node.name = safe(node.name)
+            node_count += 1
+        node.input[:] = [safe(name) for name in node.input]
+        node.output[:] = [safe(name) for name in node.output]
+    for value in (*graph.input, *graph.output, *graph.value_info):
+        value.name = safe(value.name)
+    for tensor in graph.initializer:
+        tensor.name = safe(tensor.name)
+    if not renamed and not node_count:
+        return None
+    example = next(iter(renamed), "")
+    return Repair("sanitize-names", f"{len(renamed)} names made TensorFlow-safe (e.g. {example!r})")
+
+
+def repair(
+    source: Path,
+    output: Path,
+    *,
+    input_shapes: Mapping[str, Sequence[int]],
+    max_opset: int | None = None,
+    sanitize_names: bool = False,
+) -> list[Repair]:
+    """Write the repaired model to `output`; returns the passes that changed something (none: a plain copy)."""
+    import onnx
+
+    model = onnx.load(str(source))
+    repairs: list[Repair | None] = [_drop_initializer_inputs(model), _static_input_shapes(model, input_shapes)]
+    model, downgraded = _downgrade_opset(model, max_opset)
+    repairs.append(downgraded)
+    model, simplified = _simplify(model)
+    repairs.append(simplified)
+    if sanitize_names:
+        repairs.append(_sanitize_names(model))
+    onnx.save(model, str(output))
+    return [r for r in repairs if r is not None]
+
+
+def keep_repaired(request: Any, repaired: Path, repairs: list[Repair]) -> None:
+    """--keep-intermediates: the repaired model goes where the export asked for it (inside the output folder)."""
+    if request.keep_repaired is not None and repairs:
+        shutil.copyfile(repaired, request.keep_repaired)
+
+
+def graph_input_shapes(path: Path, batch_size: int | None, given: Sequence[Sequence[int]]) -> dict[str, list[int]]:
+    """Static shapes for the graph inputs: --input-shape when given (in input order), else the model's own
+    dimensions with a dynamic batch set to the run's static batch (other dynamic dimensions stay unknown)."""
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    initializers = {i.name for i in model.graph.initializer}
+    inputs = [v for v in model.graph.input if v.name not in initializers]
+    shapes: dict[str, list[int]] = {}
+    for index, value in enumerate(inputs):
+        if index < len(given):
+            shapes[value.name] = [int(d) for d in given[index]]
+            continue
+        dims = [d.dim_value for d in value.type.tensor_type.shape.dim]
+        if dims and dims[0] <= 0 and batch_size:
+            dims[0] = batch_size
+        if all(d > 0 for d in dims):
+            shapes[value.name] = dims
+    return shapes
