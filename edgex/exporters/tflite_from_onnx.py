@@ -1,10 +1,13 @@
 """ONNX -> TFLite with onnx2tf, in every TFLite quantization mode, calibrated with edgex's data.
 
-onnx2tf writes all its variants in one run (float32, float16, dynamic range, integer with float or integer I/O,
-int16 activations), so one run per source and settings is cached in the worker and each mode picks its file.
-It would download an MS-COCO sample set to calibrate when given none: edgex always passes its own calibration
-data (`custom_input_op_name_np_data_path`, already normalised: mean 0, std 1) and runs it in a folder holding a
-file of the sample set's name, which stops the download (shared/STACK.md).
+The ONNX model is repaired first (exporters/_onnx_repair.py). onnx2tf then runs once per source and settings
+(cached in the worker) and writes its float variants (float32, float16, dynamic range) and the SavedModel it
+built. Integer recipes (int8, int16x8) quantize that SavedModel with TFLiteConverter and edgex's calibration
+data, through the same recipe builders as the Keras route: onnx2tf's own integer path feeds one calibration file
+both to its layout inference (which expects NHWC) and to the representative dataset (which takes the model's
+layout), so a kept-NCHW input with 1 or 3 channels, or with H = W = C, was calibrated in the wrong layout.
+onnx2tf would download an MS-COCO sample set when given no test data; it runs in a folder holding a file of the
+sample set's name, which stops the download (shared/STACK.md).
 By default the artifact keeps the source's layout (NCHW stays NCHW, as the other routes do); --channels-last-io
 gives onnx2tf's NHWC inputs.
 """
@@ -57,7 +60,7 @@ def register(registry: Registry) -> None:
             extra="onnx",
             module="onnx2tf",
             requires=("tensorflow", "onnx", "onnx_graphsurgeon", "tf_keras"),
-            recipes=tuple(VARIANTS),
+            recipes=(*VARIANTS, *INTEGER_RECIPES),
             description="onnx2tf.convert (all variants in one run)",
             check_options=_check_options,
         )
@@ -66,21 +69,13 @@ def register(registry: Registry) -> None:
 _RUNS: dict[str, tuple[Path, list[Repair]]] = {}  # cache key -> onnx2tf output folder and repairs, per worker
 
 
-# The recipes this converter makes, each with the onnx2tf output file it picks: (suffix, suffix with integer I/O).
-VARIANTS: dict[str, tuple[str, str]] = {
-    "none": ("float32", "float32"),
-    "fp16": ("float16", "float16"),
-    "dynamic": ("dynamic_range_quant", "dynamic_range_quant"),
-    "int8": ("integer_quant", "full_integer_quant"),
-    "int16x8": ("integer_quant_with_int16_act", "full_integer_quant_with_int16_act"),
-}
+# The recipes this converter makes: float ones pick onnx2tf's file, integer ones quantize its SavedModel.
+VARIANTS: dict[str, str] = {"none": "float32", "fp16": "float16", "dynamic": "dynamic_range_quant"}
+INTEGER_RECIPES = ("int8", "int16x8")
 
 
-def _variant(stem: str, recipe: Recipe, io_dtype: str | None) -> str:
-    """The file onnx2tf writes for a recipe; integer I/O variants are the 'full_integer' ones."""
-    float_io, integer_io = VARIANTS[recipe.name]
-    integer = io_dtype == "int16" if recipe.name == "int16x8" else io_dtype != "float32"
-    return f"{stem}_{integer_io if integer else float_io}.tflite"
+def _variant(stem: str, recipe: Recipe) -> str:
+    return f"{stem}_{VARIANTS[recipe.name]}.tflite"
 
 
 def _graph_inputs(path: Path) -> list[tuple[str, int]]:
@@ -101,64 +96,32 @@ def _inside(folder: Path) -> Iterator[None]:
         os.chdir(previous)
 
 
-def _run(request: ConversionRequest, calibration: dict[str, np.ndarray] | None) -> tuple[Path, list[Repair]]:
+def _run(request: ConversionRequest) -> tuple[Path, list[Repair]]:
+    """onnx2tf's float variants and SavedModel for this source and settings, cached for the worker's life."""
     import onnx2tf
 
     options = request.options
-    io_dtype = options.io_dtype if options.io_dtype in ("int8", "uint8") else "int8"
-    key = hashlib.sha256(
-        repr(
-            (
-                str(request.source.file),
-                request.source.file.stat().st_mtime_ns,
-                options.batch_size,
-                options.channels_last_io,
-                io_dtype,
-            )
-        ).encode()
-    )
-    for array in (calibration or {}).values():
-        key.update(np.ascontiguousarray(array).tobytes())
-    digest = key.hexdigest()
+    source = request.source.file
+    key = repr((str(source), source.stat().st_mtime_ns, options.batch_size, options.channels_last_io))
+    digest = hashlib.sha256(key.encode()).hexdigest()
     if digest in _RUNS and _RUNS[digest][0].exists():
         return _RUNS[digest]
     work = Path(tempfile.mkdtemp(prefix="edgex-onnx2tf-"))
     np.save(work / DOWNLOAD_STOPPER, np.zeros((1, 1, 1, 3), dtype=np.float32))
-    shapes = graph_input_shapes(request.source.file, options.batch_size, request.source.options.input_shapes)
-    for name, array in (calibration or {}).items():
+    shapes = graph_input_shapes(source, options.batch_size, request.source.options.input_shapes)
+    for name, array in (request.calibration or {}).items():
         shapes.setdefault(name, [options.batch_size or 1, *array.shape[1:]])
-    repaired = work / request.source.file.name  # onnx2tf names its files after the model's stem
-    repairs = repair(request.source.file, repaired, input_shapes=shapes, sanitize_names=True)
+    repaired = work / source.name  # onnx2tf names its files after the model's stem
+    repairs = repair(source, repaired, input_shapes=shapes, sanitize_names=True)
     keep_repaired(request, repaired, repairs)
     inputs = _graph_inputs(repaired)
     keep_nchw = [name for name, rank in inputs if rank == 4] if not options.channels_last_io else []
-    custom = None
-    if calibration:
-        custom = []
-        originals = [name for name, _ in _graph_inputs(request.source.file)]  # repairs may rename inputs
-        for index, (name, rank) in enumerate(inputs):
-            data = calibration[originals[index]].astype(np.float32)
-            if rank == 4 and name not in keep_nchw:  # onnx2tf wants data in the artifact's (NHWC) order
-                data = data.transpose(NCHW_TO_NHWC)
-                stat_shape: tuple[int, ...] = (1, 1, 1, data.shape[-1])
-            elif rank == 4:
-                stat_shape = (1, data.shape[1], 1, 1)
-            else:
-                stat_shape = (1,)
-            np.save(work / f"calib_{index}.npy", data)
-            zeros, ones = np.zeros(stat_shape, np.float32), np.ones(stat_shape, np.float32)
-            custom.append([name, str(work / f"calib_{index}.npy"), zeros, ones])
     with _inside(work):
         onnx2tf.convert(
             input_onnx_file_path=str(repaired),
             output_folder_path=str(work / "out"),
             copy_onnx_input_output_names_to_tflite=True,
             output_dynamic_range_quantized_tflite=True,
-            output_integer_quantized_tflite=calibration is not None,
-            quant_type="per-channel",
-            custom_input_op_name_np_data_path=custom,
-            input_quant_dtype=io_dtype,
-            output_quant_dtype=io_dtype,
             batch_size=options.batch_size,
             keep_ncw_or_nchw_or_ncdhw_input_names=keep_nchw or None,
             non_verbose=True,
@@ -167,27 +130,54 @@ def _run(request: ConversionRequest, calibration: dict[str, np.ndarray] | None) 
     return _RUNS[digest]
 
 
+def _quantize_saved_model(folder: Path, request: ConversionRequest, calibration: dict[str, np.ndarray]) -> str:
+    """An integer recipe applied to onnx2tf's SavedModel, calibrated in the layout of its inputs."""
+    import tensorflow as tf
+
+    from edgex.exporters.tflite_from_tf import RECIPE_BUILDERS, Calibrated, io_dtype_for
+
+    loaded = tf.saved_model.load(str(folder))
+    _, specs = loaded.signatures["serving_default"].structured_input_signature
+    names = list(calibration)  # graph input order (align_calibration keyed them by the source's names)
+    signature_names = [name for name in names if name in specs] if set(names) <= set(specs) else list(specs)
+    batch = request.options.batch_size or 1
+    feed = {}
+    for signature_name, name in zip(signature_names, names, strict=True):
+        data = calibration[name].astype(np.float32)
+        if data.ndim == 4 and tuple(specs[signature_name].shape[1:]) != data.shape[1:]:
+            data = data.transpose(NCHW_TO_NHWC)  # --channels-last-io: the SavedModel takes NHWC
+        feed[signature_name] = data
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(folder))
+    io_dtype = io_dtype_for(request.mode, request.options.io_dtype)
+    RECIPE_BUILDERS[request.mode.name](converter, Calibrated(feed, io_dtype, batch))
+    request.output.write_bytes(converter.convert())
+    return f"onnx2tf SavedModel + TFLiteConverter {request.mode.name}, I/O dtype {io_dtype}"
+
+
 def convert(request: ConversionRequest) -> ConversionOutcome:
-    needs_calibration = request.mode.needs_calibration
+    recipe = request.mode
     names = [name for name, _ in _graph_inputs(request.source.file)]
-    calibration = align_calibration(request.calibration, names) if needs_calibration else None
-    if needs_calibration and not calibration:
-        raise UsageError(f"--quantize {request.mode.name} needs calibration data", hint="pass --calib")
+    calibration = align_calibration(request.calibration, names) if recipe.needs_calibration else None
+    if recipe.needs_calibration and not calibration:
+        raise UsageError(f"--quantize {recipe.name} needs calibration data", hint="pass --calib")
     try:
-        folder, repairs = _run(request, calibration)
-    except UsageError:
+        folder, repairs = _run(request)
+        if calibration:
+            made = _quantize_saved_model(folder, request, calibration)
+        else:
+            produced = folder / _variant(request.source.file.stem, recipe)
+            if not produced.exists():
+                raise ConversionError(
+                    f"onnx2tf wrote no {produced.name}", hint=f"it wrote {sorted(p.name for p in folder.iterdir())}"
+                )
+            shutil.copyfile(produced, request.output)
+            made = f"onnx2tf {produced.name.removeprefix(request.source.file.stem + '_')}"
+    except (UsageError, ConversionError):
         raise
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - onnx2tf raises many types, and exits on some errors
         raise ConversionError(f"onnx2tf failed: {short_message(exc)}", hint="--debug shows the full error") from None
-    produced = folder / _variant(request.source.file.stem, request.mode, request.options.io_dtype)
-    if not produced.exists():
-        raise ConversionError(
-            f"onnx2tf wrote no {produced.name}", hint=f"it wrote {sorted(p.name for p in folder.iterdir())}"
-        )
-    shutil.copyfile(produced, request.output)
     layout = "NHWC inputs" if request.options.channels_last_io else "source layout kept"
-    notes = [f"onnx2tf {produced.name.removeprefix(request.source.file.stem + '_')}", layout]
     return ConversionOutcome(
-        notes=notes + [f"ONNX repaired: {r.describe()}" for r in repairs],
+        notes=[made, layout] + [f"ONNX repaired: {r.describe()}" for r in repairs],
         details={"repairs": [{"pass": r.name, "detail": r.detail} for r in repairs]},
     )

@@ -1,0 +1,77 @@
+"""Small ONNX models built with onnx.helper that reproduce what breaks converters on models exported by other
+tools: initializers listed as graph inputs, a symbolic batch, run-time shape arithmetic before a Reshape, and node
+names TensorFlow rejects as scope names. Weights are seeded; inputs are the digits images (NCHW, 1x8x8)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+
+def digits_nchw(count: int, offset: int = 0) -> np.ndarray:
+    """scikit-learn's digits as float32 NCHW [count, 1, 8, 8] in [0, 1]."""
+    from sklearn.datasets import load_digits
+
+    images = load_digits().images[offset : offset + count].astype(np.float32) / 16.0
+    return images[:, None, :, :]
+
+
+def wild_cnn(
+    path: Path,
+    *,
+    initializers_as_inputs: bool = True,
+    symbolic_batch: bool = True,
+    shape_arithmetic: bool = True,
+    bad_names: bool = True,
+    opset: int = 13,
+    channels: int = 1,
+) -> Path:
+    """Conv -> Relu -> (Shape/Gather/Concat) Reshape -> MatMul -> Add -> Softmax, as an older exporter writes it."""
+    rng = np.random.default_rng(0)
+    weights = {
+        "conv2d_0.w_0": rng.normal(0, 0.5, (4, channels, 3, 3)).astype(np.float32),
+        "conv2d_0.b_0": rng.normal(0, 0.1, (4,)).astype(np.float32),
+        "fc_0.w_0": rng.normal(0, 0.2, (144, 10)).astype(np.float32),
+        "fc_0.b_0": rng.normal(0, 0.1, (10,)).astype(np.float32),
+    }
+    batch = "N" if symbolic_batch else 1
+    nodes = [
+        helper.make_node("Conv", ["x", "conv2d_0.w_0", "conv2d_0.b_0"], ["conv_out"], name="conv2d_0"),
+        helper.make_node("Relu", ["conv_out"], ["relu_out"], name="relu@0" if bad_names else "relu_0"),
+    ]
+    initializers = [numpy_helper.from_array(value, name) for name, value in weights.items()]
+    if shape_arithmetic:  # x.view(x.size(0), -1) as torch.onnx writes it
+        initializers += [
+            numpy_helper.from_array(np.array(0, dtype=np.int64), "zero"),
+            numpy_helper.from_array(np.array([-1], dtype=np.int64), "minus_one"),
+            numpy_helper.from_array(np.array([0], dtype=np.int64), "axes0"),
+        ]
+        nodes += [
+            helper.make_node("Shape", ["relu_out"], ["shape"], name="shape_0"),
+            helper.make_node("Gather", ["shape", "zero"], ["batch"], name="gather_0", axis=0),
+            helper.make_node("Unsqueeze", ["batch", "axes0"], ["batch_1d"], name="unsqueeze_0"),
+            helper.make_node("Concat", ["batch_1d", "minus_one"], ["flat_shape"], name="concat_0", axis=0),
+        ]
+    else:
+        initializers.append(numpy_helper.from_array(np.array([-1, 144], dtype=np.int64), "flat_shape"))
+    nodes += [
+        helper.make_node("Reshape", ["relu_out", "flat_shape"], ["flat"], name="flatten_0"),
+        helper.make_node("MatMul", ["flat", "fc_0.w_0"], ["logits_0"], name="fc_0.matmul"),
+        helper.make_node("Add", ["logits_0", "fc_0.b_0"], ["logits"], name="fc_0.add"),
+        helper.make_node("Softmax", ["logits"], ["probs"], name="Softmax@0" if bad_names else "softmax_0", axis=1),
+    ]
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, channels, 8, 8])]
+    if initializers_as_inputs:
+        inputs += [helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)) for t in initializers]
+    graph = helper.make_graph(
+        nodes, "wild_cnn", inputs, [helper.make_tensor_value_info("probs", TensorProto.FLOAT, [batch, 10])],
+        initializer=initializers,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="paddle2onnx")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
