@@ -75,3 +75,48 @@ def wild_cnn(
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
     return path
+
+
+def matmul_4d(path: Path, *, channels: int = 1, size: int = 8) -> Path:
+    """A kept-NCHW input whose activations meet a MatMul over the last (W) axis: onnx2tf's own integer path
+    calibrated it in the wrong layout (it crashed for 1 channel and was miscalibrated for H = W = C)."""
+    rng = np.random.default_rng(1)
+    weights = {
+        "conv.w": rng.normal(0, 0.5, (4, channels, 3, 3)).astype(np.float32),
+        "conv.b": np.zeros(4, np.float32),
+        "mix.w": rng.normal(0, 0.3, (size, 32)).astype(np.float32),
+        "fc.w": rng.normal(0, 0.1, (4 * size * 32, 10)).astype(np.float32),
+        "flat_shape": np.array([1, -1], np.int64),
+    }
+    nodes = [
+        helper.make_node("Conv", ["x", "conv.w", "conv.b"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c"], ["r"], name="relu"),
+        helper.make_node("MatMul", ["r", "mix.w"], ["m"], name="mix"),
+        helper.make_node("Reshape", ["m", "flat_shape"], ["f"], name="flatten"),
+        helper.make_node("MatMul", ["f", "fc.w"], ["logits"], name="fc"),
+        helper.make_node("Softmax", ["logits"], ["probs"], name="softmax", axis=1),
+    ]
+    graph = helper.make_graph(
+        nodes, "matmul_4d", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, channels, size, size])],
+        [helper.make_tensor_value_info("probs", TensorProto.FLOAT, [1, 10])],
+        initializer=[numpy_helper.from_array(value, name) for name, value in weights.items()],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path
+
+
+def textured_images(count: int, channels: int, size: int, seed: int) -> np.ndarray:
+    """Smooth gradients with a bright blob per image (structure, not noise), NCHW float32 in [0, 1]."""
+    rng = np.random.default_rng(seed)
+    axis = np.linspace(0.0, 1.0, size, dtype=np.float32)
+    yy, xx = np.meshgrid(axis, axis, indexing="ij")
+    images = np.empty((count, channels, size, size), np.float32)
+    for index in range(count):
+        cy, cx = rng.random(2)
+        blob = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / 0.05)
+        for channel in range(channels):
+            angle = rng.random() * np.pi
+            images[index, channel] = 0.5 * (np.cos(angle) * xx + np.sin(angle) * yy) + 0.5 * blob
+    return np.clip(images, 0.0, 1.0)
