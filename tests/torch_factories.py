@@ -48,3 +48,4 @@ def state_dict_checkpoint(path: str) -> None:
     from edgex.demo.digits_torch import build
 
     torch.save(build()[0].state_dict(), path)
+

@@ -9,6 +9,7 @@ A delegation report (ExecuTorch's get_delegation_info) is attached to every XNNP
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from edgex.errors import ConversionError, UsageError
@@ -144,9 +145,84 @@ def _delegation_section(summary: dict[str, Any]) -> Any:
     )
 
 
-def convert(request: ConversionRequest) -> ConversionOutcome:
+def _lower_with(program: Any, configs: list[Any] | None) -> Any:
+    """to_edge_transform_and_lower on a copy (lowering passes mutate the program); None: no delegate."""
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
     from executorch.exir import to_edge_transform_and_lower
 
+    partitioners = [] if configs is None else [XnnpackPartitioner(configs=configs)]
+    return to_edge_transform_and_lower(copy.deepcopy(program), partitioner=partitioners)
+
+
+def _graph_ops(program: Any) -> list[str]:
+    """Operator names ('permute_copy.default') in graph order, as XNNPACK's configs name them: from the exported
+    graph (lowering keeps ops such as prelu whole for the partitioner) and from its default edge decomposition."""
+    from executorch.exir import to_edge
+
+    graphs = [program.graph_module.graph, to_edge(copy.deepcopy(program)).exported_program().graph_module.graph]
+    names: list[str] = []
+    for graph in graphs:
+        for node in graph.nodes:
+            if node.op == "call_function" and hasattr(node.target, "__name__"):
+                _, _, name = node.target.__name__.partition(".")  # 'aten.permute_copy.default'
+                name = name if "." in name else node.target.__name__
+                if name not in names:
+                    names.append(name)
+    return names
+
+
+def _with_cause(exc: BaseException) -> str:
+    """The error and, when a pass wrapped another, the innermost one: that is the line that names the problem."""
+    root = exc
+    while root.__cause__ is not None:
+        root = root.__cause__
+    return short_message(exc) if root is exc else f"{short_message(exc)}: {short_message(root)}"
+
+
+def _lower(program: Any, backend: str) -> tuple[Any, list[str], str | None]:
+    """Lower the program; when XNNPACK lowering raises, find the operator kinds that break it and leave them on
+    portable kernels. Returns the edge program, the excluded operators and the first error (None if none).
+
+    Delta search over the XNNPACK partitioner's per-operator configs present in the graph: first each one alone
+    (most failures come from one operator kind), then a growing set in graph order, shrunk back to a minimal one.
+    """
+    if backend != "xnnpack":
+        return _lower_with(program, None), [], None
+    from executorch.backends.xnnpack.partition.config import ALL_PARTITIONER_CONFIGS
+
+    try:
+        return _lower_with(program, list(ALL_PARTITIONER_CONFIGS)), [], None
+    except Exception as exc:  # noqa: BLE001 - lowering passes raise many types
+        first_error = _with_cause(exc)
+    present = set(_graph_ops(program))
+    candidates = [c for c in ALL_PARTITIONER_CONFIGS if getattr(c, "target_name", None) in present]
+
+    def attempt(excluded: list[Any]) -> Any | None:
+        try:
+            return _lower_with(program, [c for c in ALL_PARTITIONER_CONFIGS if c not in excluded])
+        except Exception:  # noqa: BLE001
+            return None
+
+    for config in candidates:
+        edge = attempt([config])
+        if edge is not None:
+            return edge, [config.target_name], first_error
+    excluded: list[Any] = []
+    for config in candidates:
+        excluded.append(config)
+        if attempt(excluded) is not None:
+            for extra in list(excluded):  # shrink: drop exclusions that are not needed
+                if len(excluded) > 1 and attempt([c for c in excluded if c is not extra]) is not None:
+                    excluded.remove(extra)
+            edge = attempt(excluded)
+            return edge, [c.target_name for c in excluded], first_error
+    raise ConversionError(
+        f"XNNPACK lowering failed ({first_error}) and no subset of operators left on portable kernels fixes it",
+        hint="--debug shows the full error; try --backend portable",
+    )
+
+
+def convert(request: ConversionRequest) -> ConversionOutcome:
     from edgex.sources.torch_common import load_torch_model
 
     backend = request.settings.get("backend", "xnnpack")
@@ -165,13 +241,8 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
         program = _quantized_program(model, request, dynamic_shapes)
     else:
         program = _export(model.module, model.examples, dynamic_shapes, "the model")
-    partitioners = []
-    if backend == "xnnpack":
-        from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
-
-        partitioners = [XnnpackPartitioner()]
     try:
-        edge = to_edge_transform_and_lower(program, partitioner=partitioners)
+        edge, excluded, first_error = _lower(program, backend)
         summary = delegation_summary(edge.exported_program().graph_module)
         if recipe.name == "fp16" and summary["non_delegated_ops"]:
             raise UsageError(
@@ -180,18 +251,24 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
                 hint="export fp32 or int8 instead",
             )
         buffer = edge.to_executorch().buffer
-    except UsageError:
+    except (UsageError, ConversionError):
         raise
     except Exception as exc:  # noqa: BLE001
         raise ConversionError(
             f"ExecuTorch lowering failed ({backend}, {recipe.name}): {short_message(exc)}",
-            hint="re-run with --debug for the full error",
+            hint="--debug shows the full error; try --backend portable",
         ) from None
     request.output.write_bytes(buffer)
     outcome = ConversionOutcome(
         notes=[f"{backend} backend"],
         details={"backend": backend, "delegation": summary},
     )
+    if excluded:
+        summary["excluded_ops"] = excluded
+        summary["lowering_error"] = first_error
+        outcome.notes.append(
+            f"XNNPACK lowering failed ({first_error}); kept on portable kernels: {', '.join(excluded)}"
+        )
     if backend == "xnnpack":
         outcome.sections.append(_delegation_section(summary))
         outcome.notes.append(f"{summary['delegated_share']:.0%} delegated")
