@@ -213,7 +213,7 @@ def _progress(debug: bool):
     return status, lambda message: status.update(message)
 
 
-def _finish(report, options: dict[str, Any]) -> int:
+def _finish(report, options: dict[str, Any], debug: bool) -> int:
     from rich.console import Console
 
     from edgex.report.html import write_html
@@ -226,7 +226,7 @@ def _finish(report, options: dict[str, Any]) -> int:
     if not console.is_terminal:  # CI logs: do not fold the table into 80 columns
         console = Console(width=max(console.width, 200))
     render(report, console)
-    if options.get("debug"):
+    if debug:
         for row in report.rows:
             if row.error_details:
                 click.echo(f"--- {row.target} {row.mode} ---\n{row.error_details}", err=True)
@@ -337,7 +337,7 @@ def export(source: str, **options: Any) -> int:
         debug=debug,
     )
     report = _run_with_progress(debug, lambda on_step: run_export(config, on_step))
-    return _finish(report, options)
+    return _finish(report, options, debug)
 
 
 @cli.command(epilog=EPILOG)
@@ -371,7 +371,7 @@ def validate(source: str, artifacts: tuple[str, ...], **options: Any) -> int:
         debug=debug,
     )
     report = _run_with_progress(debug, lambda on_step: run_validate(config, on_step))
-    return _finish(report, options)
+    return _finish(report, options, debug)
 
 
 @cli.command()

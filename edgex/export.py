@@ -25,6 +25,7 @@ from edgex.pipeline import (
     describe_source,
     load_validation,
     overlap_warning,
+    with_data_shapes,
 )
 from edgex.quantize.recipes import FLOAT, Recipe, get_recipe, parse_recipes
 from edgex.results import ArtifactInfo, RowResult, RowStatus, RunReport
@@ -110,7 +111,8 @@ def run_export(config: ExportConfig, on_step: Callable[[str], None] = lambda _: 
     clock = time.perf_counter()
     config, notes = with_demo_defaults(config)
     warnings: list[str] = []
-    ref = resolve_source(config.source, config.source_options)
+    data = config.calibration or config.parity.validation
+    ref = resolve_source(config.source, with_data_shapes(config.source_options, data))
     ensure_loadable(ref)
     jobs = plan_jobs(config, ref)
     if any(job.mode.needs_calibration for job in jobs) and config.calibration is None:

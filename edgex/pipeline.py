@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+import numpy as np
 
 from edgex.artifacts import sha256_tree
 from edgex.data.inputs import InputSet
 from edgex.data.providers import DataSpec, load_inputs
 from edgex.demo import DemoModel, resolve_demo
 from edgex.results import DataInfo, SourceInfo
-from edgex.sources import SourceRef
+from edgex.sources import SourceOptions, SourceRef
 from edgex.specs import ModelSignature, RunnerInfo
 from edgex.workers import WorkerPool
 
@@ -29,6 +31,29 @@ class ParityConfig:
     class_output: str | None = None
     threshold_overrides: dict[str, float | None] = field(default_factory=dict)
     bench: BenchConfig = field(default_factory=BenchConfig)
+
+
+def with_data_shapes(options: SourceOptions, data: DataSpec | None) -> SourceOptions:
+    """Example shapes from a .npy/.npz data file (read without loading the arrays), for PyTorch factories that
+    give no example inputs: `validate factory.py:build art.pte --data val.npz` needs no --input-shape."""
+    if data is None or options.input_shapes or not data.spec.lower().endswith((".npy", ".npz")):
+        return options
+    path = Path(data.spec).expanduser()
+    if not path.is_file():
+        return options  # reported by the data loader, with its own message
+    try:
+        loaded = np.load(path, mmap_mode="r", allow_pickle=False)
+        if isinstance(loaded, np.ndarray):
+            arrays = [loaded]
+        else:
+            with loaded:
+                arrays = [loaded[name] for name in loaded.files if name != "labels"]
+    except (OSError, ValueError):
+        return options  # reported by the data loader, with its own message
+    if not arrays or any(array.ndim == 0 for array in arrays):
+        return options
+    shapes = tuple((1, *(int(d) for d in array.shape[1:])) for array in arrays)
+    return replace(options, data_shapes=shapes, data_dtypes=tuple(str(array.dtype) for array in arrays))
 
 
 def demo_for(source: str) -> DemoModel | None:

@@ -28,6 +28,7 @@ from edgex.pipeline import (
     describe_data,
     describe_source,
     load_validation,
+    with_data_shapes,
 )
 from edgex.quantize.recipes import FLOAT, Recipe, get_recipe, parse_recipes
 from edgex.registry import get_registry
@@ -157,7 +158,7 @@ def run_validate(config: ValidateConfig, on_step: Callable[[str], None] = lambda
         raise UsageError(
             "validate needs validation inputs", hint="pass --data with an image folder, .npy/.npz or module:function"
         )
-    ref = resolve_source(config.source, config.source_options)
+    ref = resolve_source(config.source, with_data_shapes(config.source_options, parity.validation))
     ensure_loadable(ref)
     artifacts = []
     for spec in config.artifacts:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from edgex.report.rows import HEADERS, reference_line, summary_rows
 from edgex.results import ICON_STYLES, RunReport
@@ -14,7 +16,7 @@ def render(report: RunReport, console: Console) -> None:
     for header in HEADERS:
         table.add_column(header, overflow="fold", no_wrap=header in ("", "mode", "size"))
     for cells in summary_rows(report):
-        table.add_row(*cells, style=ICON_STYLES.get(cells[0]))
+        table.add_row(*map(Text, cells), style=ICON_STYLES.get(cells[0]))  # text, not markup: '[output_0]'
     console.print(table)
     for row in report.rows:
         for section in (s for s in row.sections if s.terminal):
@@ -22,16 +24,16 @@ def render(report: RunReport, console: Console) -> None:
             for header in section.headers:
                 extra.add_column(header, overflow="fold")
             for cells in section.rows:
-                extra.add_row(*cells)
+                extra.add_row(*map(Text, cells))
             console.print(extra)
             for note in section.notes:
-                console.print(f"[dim]{note}[/dim]")
+                console.print(f"[dim]{escape(note)}[/dim]")
     line = reference_line(report)
     if line:
-        console.print(f"[dim]{line}[/dim]")
+        console.print(f"[dim]{escape(line)}[/dim]")
     for note in report.notes:
-        console.print(f"[dim]note: {note}[/dim]")
+        console.print(f"[dim]note: {escape(note)}[/dim]")
     for warning in report.warnings:
-        console.print(f"[yellow]warning:[/yellow] {warning}")
+        console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
     verdict = "[green]PASS[/green]" if report.verdict == "pass" else "[red]FAIL[/red]"
     console.print(f"{verdict} exit {int(report.exit_code)} in {report.seconds:.1f} s")

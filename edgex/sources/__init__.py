@@ -36,6 +36,10 @@ class SourceOptions:
     input_dtypes: tuple[str, ...] = ()  # PyTorch: one per input (default float32)
     weights: Path | None = None  # PyTorch: a state_dict checkpoint loaded with weights_only=True
     dynamic_dims: tuple[DynamicDim, ...] = ()  # PyTorch export: dimensions that may vary
+    # PyTorch: example shapes read from the --data/--calib arrays, used only when neither the factory nor
+    # --input-shape gives examples.
+    data_shapes: tuple[tuple[int, ...], ...] = ()
+    data_dtypes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,18 @@ def _examples_from_options(options: Any, where: str) -> tuple[Any, ...] | None:
     )
 
 
+def _examples_from_data(options: Any) -> tuple[Any, ...] | None:
+    """One sample of each input array the user gave as data (shape and dtype), when nothing else says."""
+    import torch
+
+    if not options.data_shapes:
+        return None
+    return tuple(
+        torch.zeros(shape, dtype=torch_dtype(dtype))
+        for shape, dtype in zip(options.data_shapes, options.data_dtypes, strict=True)
+    )
+
+
 def _load_weights(module: Any, path: Path) -> None:
     import torch
 
@@ -128,7 +140,7 @@ def _from_factory(spec: str, options: Any) -> LoadedTorchModel:
         )
     if options.weights is not None:
         _load_weights(built, Path(options.weights))
-    examples = _examples_from_options(options, f"model factory '{spec}'") or examples
+    examples = _examples_from_options(options, f"model factory '{spec}'") or examples or _examples_from_data(options)
     if examples is None:
         raise UsageError(f"model factory '{spec}' gives no example inputs", hint="pass --input-shape, e.g. 1x3x224x224")
     return LoadedTorchModel(built.eval(), examples, _forward_names(built, len(examples)))

@@ -1,0 +1,68 @@
+"""Failures a user can act on: example inputs from --data, full converter tracebacks under --debug, parity
+notes that name their output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from tests.helpers import load_json, run_edgex
+from tests.onnx_models import digits_nchw
+
+NO_EXAMPLES = """
+import torch
+
+
+def build():
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 10), torch.nn.Softmax(dim=1)).eval()
+"""
+
+DATA_DEPENDENT = """
+import torch
+
+
+class Branchy(torch.nn.Module):
+    def forward(self, x):
+        if x.sum() > 0:  # data-dependent control flow: torch.export refuses it
+            return x * 2
+        return x
+
+
+def build():
+    return Branchy(), (torch.ones(1, 4),)
+"""
+
+
+def test_validate_takes_example_inputs_from_the_data(tmp_path: Path) -> None:
+    """Before: 'model factory ... gives no example inputs; pass --input-shape' although --data has the shapes."""
+    (tmp_path / "net.py").write_text(NO_EXAMPLES)
+    np.save(tmp_path / "val.npy", digits_nchw(100))
+    factory = f"{tmp_path / 'net.py'}:build"
+    exported = run_edgex("export", factory, "--to", "executorch", "--input-shape", "1x1x8x8", "--out", tmp_path,
+                         "--runs", "0")
+    assert exported.returncode == 0, exported.stdout + exported.stderr
+    report = tmp_path / "v.json"
+    result = run_edgex("validate", factory, tmp_path / "net_xnnpack_fp32.pte", "--data", tmp_path / "val.npy",
+                       "--runs", "0", "--report-json", report)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert load_json(report)["rows"][0]["parity"]["samples"] == 100
+
+
+def test_debug_prints_the_converters_full_traceback(tmp_path: Path) -> None:
+    (tmp_path / "branchy.py").write_text(DATA_DEPENDENT)
+    factory = f"{tmp_path / 'branchy.py'}:build"
+    plain = run_edgex("export", factory, "--to", "executorch", "--out", tmp_path / "a", "--runs", "0")
+    assert plain.returncode == 3 and "torch.export failed" in plain.stdout and "Traceback" not in plain.stderr
+    debug = run_edgex("export", factory, "--to", "executorch", "--out", tmp_path / "b", "--runs", "0", "--debug")
+    assert debug.returncode == 3
+    assert "--- executorch-xnnpack none ---" in debug.stderr and "Traceback (most recent call last)" in debug.stderr
+    assert "torch/export" in debug.stderr  # the framework's own frames, not only edgex's
+
+
+def test_parity_notes_name_their_output(tmp_path: Path) -> None:
+    """Before: 'cosine 0.97 < 0.99 (FAILED)' with several outputs left the reader guessing (rich ate '[name]')."""
+    result = run_edgex("export", "demo", "--to", "tflite", "--out", tmp_path, "--runs", "0", "--min-cosine", "1.5")
+    assert result.returncode == 1
+    assert "cosine[probs] 1 < 1.5 (FAILED)" in result.stdout  # the demo's output is named probs
