@@ -29,7 +29,7 @@ from edgex.pipeline import (
 )
 from edgex.quantize.recipes import FLOAT, Recipe, get_recipe, parse_recipes
 from edgex.results import ArtifactInfo, RowResult, RowStatus, RunReport
-from edgex.routes import Route, choose_route
+from edgex.routes import Route, all_routes, choose_route
 from edgex.sources import SourceOptions, SourceRef, ensure_loadable, get_format, resolve_source
 from edgex.sources.remote import RemoteRunner
 from edgex.targets import FinalizeOutcome, FinalizeRequest, Target, get_target
@@ -68,6 +68,21 @@ class ExportJob:
     route: Route
     path: Path
     options: ExportOptions
+    fallbacks: tuple[Route, ...] = ()  # tried in order when `route` fails (none when --route forces one)
+
+
+def _usable(route: Route, recipe: Recipe, options: ExportOptions) -> bool:
+    """Whether a route can make this recipe with these options (its hops' own parent-side checks pass)."""
+    converter = route.hops[-1]
+    if route.missing or recipe.name not in converter.recipes:
+        return False
+    try:
+        for hop in route.hops:
+            if hop.check_options is not None:
+                hop.check_options(recipe if hop is converter else get_recipe(FLOAT), options)
+    except UsageError:
+        return False
+    return True
 
 
 def plan_jobs(config: ExportConfig, ref: SourceRef) -> list[ExportJob]:
@@ -91,7 +106,12 @@ def plan_jobs(config: ExportConfig, ref: SourceRef) -> list[ExportJob]:
                     f"{clash.target.name} {clash.mode.name} and {target.name} {mode.name} would both write {path}",
                     hint="export them in separate runs with different --out folders",
                 )
-            jobs.append(ExportJob(target, mode, route, path, options))
+            fallbacks = () if config.route else tuple(
+                other
+                for other in all_routes(ref.format, target.format)
+                if other != route and _usable(other, mode, options)
+            )
+            jobs.append(ExportJob(target, mode, route, path, options, fallbacks))
     return jobs
 
 
@@ -186,11 +206,28 @@ def _export_one(
     label = f"{job.target.name} {job.mode.name}"
     row = RowResult(target=job.target.name, mode=job.mode.name, status=RowStatus.EXPORTED, route=job.route.describe())
     clock = time.perf_counter()
-    try:
-        with staged_file(job.path, config.force) as temp_path:
-            outcome = _convert_route(pool, job, ref, calibration, config, temp_path, on_step)
-    except (ConversionError, MissingDependencyError) as exc:
-        return _failed(row, exc)
+    attempts: list[dict[str, str]] = []
+    outcome: ConversionOutcome | None = None
+    for route in (job.route, *job.fallbacks):
+        if attempts:
+            on_step(f"{label}: {attempts[-1]['route']} failed; trying {route.describe()}")
+        try:
+            with staged_file(job.path, config.force) as temp_path:
+                outcome = _convert_route(pool, job, route, ref, calibration, config, temp_path, on_step)
+        except (ConversionError, MissingDependencyError, UsageError) as exc:  # a route's failure stays on its row
+            attempts.append({"route": route.describe(), "error": exc.one_line()})
+            last_error: EdgexError = exc
+            continue
+        row.route = route.describe()
+        break
+    if outcome is None:
+        row.details["attempts"] = attempts
+        return _failed(row, last_error if len(attempts) == 1 else _all_routes_failed(attempts, last_error))
+    if attempts:
+        row.details["attempts"] = attempts
+        row.notes.append(
+            "fallback: " + "; ".join(f"{a['route']} failed ({a['error']})" for a in attempts) + f"; used {row.route}"
+        )
     row.export_seconds = time.perf_counter() - clock
     row.notes.extend(outcome.notes)
     row.details.update(outcome.details)
@@ -236,6 +273,7 @@ def intermediate_path(config: ExportConfig, job: ExportJob, fmt: str) -> Path:
 def _convert_route(
     pool: WorkerPool,
     job: ExportJob,
+    route: Route,
     ref: SourceRef,
     calibration: InputSet | None,
     config: ExportConfig,
@@ -247,8 +285,8 @@ def _convert_route(
     merged = ConversionOutcome()
     current = ref
     with tempfile.TemporaryDirectory(prefix=".edgex-route-", dir=output.parent) as work:
-        for index, hop in enumerate(job.route.hops):
-            last = index == len(job.route.hops) - 1
+        for index, hop in enumerate(route.hops):
+            last = index == len(route.hops) - 1
             on_step(f"{label}: converting ({hop.name})")
             target = output if last else Path(work) / f"{job.path.stem}{get_format(hop.produces).extension}"
             request = ConversionRequest(
@@ -301,6 +339,18 @@ def _finalize(job: ExportJob, ref: SourceRef, config: ExportConfig, on_step: Cal
         return FinalizeOutcome()
     request = FinalizeRequest(job.target, ref, job.path, config.out_dir, config.force, job.options, on_step)
     return import_target(job.target.finalize)(request)
+
+
+def _all_routes_failed(attempts: list[dict[str, str]], last: EdgexError) -> EdgexError:
+    """Every route failed: the first (preferred) route's error leads, the others follow in the details."""
+    first = attempts[0]
+    others = "; ".join(f"{a['route']}: {a['error']}" for a in attempts[1:])
+    error = ConversionError(
+        f"{first['error']} (also failed: {len(attempts) - 1} fallback route(s))",
+        hint=f"fallbacks tried: {others}",
+        details=last.details,
+    )
+    return error
 
 
 def _failed(row: RowResult, exc: EdgexError) -> RowResult:

@@ -72,7 +72,10 @@ def _downgrade_opset(model: Any, max_opset: int | None) -> tuple[Any, Repair | N
     opset = max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=0)
     if max_opset is None or opset <= max_opset:
         return model, None
-    return version_converter.convert_version(model, max_opset), Repair("opset", f"{opset} -> {max_opset}")
+    try:
+        return version_converter.convert_version(model, max_opset), Repair("opset", f"{opset} -> {max_opset}")
+    except Exception as exc:  # noqa: BLE001 - ONNX has no down-adapter for some ops; the consumer may still cope
+        return model, Repair("opset", f"skipped: no conversion {opset} -> {max_opset} ({short_message(exc)})")
 
 
 def _simplify(model: Any) -> tuple[Any, Repair | None]:

@@ -146,10 +146,11 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
         repaired = work / source.name
         shapes = graph_input_shapes(source, request.options.batch_size, request.source.options.input_shapes)
         try:
-            repairs = repair(source, repaired, input_shapes=shapes, max_opset=MAX_OPSET)
-            graph = onnx.load(str(repaired))
+            onnx.load(str(source), load_external_data=False)
         except Exception as exc:  # noqa: BLE001
             raise UsageError(f"model {source}: not a readable ONNX file ({short_message(exc)})") from None
+        repairs = repair(source, repaired, input_shapes=shapes, max_opset=MAX_OPSET)
+        graph = onnx.load(str(repaired))
         keep_repaired(request, repaired, repairs)
         examples = _examples(graph.graph, request.options)
         try:
