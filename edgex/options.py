@@ -149,14 +149,13 @@ class Scalar(Kind):
 
 
 @dataclass(frozen=True)
-class Modes(Text):
+class Modes(Kind):
     """Quantization modes, comma lists allowed; the names are checked against the target later."""
 
     def file(self, value: Any) -> str:
-        text = super().file(value)
-        if not any(part.strip() for part in text.split(",")):
-            raise ValueError(f"expected mode names such as int8 or 'none,int8', got {text!r}")
-        return text
+        if not isinstance(value, str) or not any(part.strip() for part in value.split(",")):
+            raise ValueError(f"expected mode names such as int8 or 'none,int8', got {describe(value)}")
+        return value
 
 
 @dataclass(frozen=True)
@@ -232,7 +231,7 @@ class ArtifactName(Text):
         if _UNSAFE_NAME.search(name) or name.strip(".") == "" or name.startswith(("-", "~")):
             raise ValueError(f"{name!r} is not a plain file name; use letters, digits, '-', '_' or '.', no folders")
         if len(name.encode()) > MAX_NAME_BYTES:
-            raise ValueError(f"is {len(name.encode())} bytes long; use at most {MAX_NAME_BYTES}")
+            raise ValueError(f"a name of {len(name.encode())} bytes is too long; use at most {MAX_NAME_BYTES}")
         return name
 
 
