@@ -37,7 +37,7 @@ def describe(value: Any) -> str:
 
 class Kind:
     """How one value is read: `text` from a command-line string, `file` from a TOML value. Both raise ValueError
-    with a message that says what is expected, e.g. 'expected a number > 0, got -5'."""
+    with a message that says what is expected, e.g. 'expected a positive number, got -5'."""
 
     metavar = "TEXT"
 
@@ -50,8 +50,6 @@ class Kind:
 
 @dataclass(frozen=True)
 class Text(Kind):
-    metavar = "TEXT"
-
     def file(self, value: Any) -> str:
         if not isinstance(value, str) or not value.strip():
             raise ValueError(f"expected a non-empty string, got {describe(value)}")
@@ -247,7 +245,7 @@ class ClassNames(Kind):
 
 @dataclass(frozen=True)
 class Table(Kind):
-    """A sub-table (its keys are options of their own, see `sub_tables`)."""
+    """A sub-table; its keys are options of their own (see `file_keys`)."""
 
     def file(self, value: Any) -> dict[str, Any]:
         if not isinstance(value, dict):
@@ -273,8 +271,7 @@ class Option:
     commands: tuple[str, ...] = (EXPORT,)  # commands with the flag
     default: Any = None  # command-line default (the build file's defaults are its dataclasses')
     multiple: bool = False  # the flag repeats; the key takes a value or an array of them
-    file_multiple: bool | None = None  # when the key differs from the flag in this (default: `multiple`)
-    is_flag: bool = False
+    file_multiple: bool | None = None  # the key takes one value although the flag repeats (--to vs target)
     dest: str | None = None
     conflicts: tuple[str, ...] = ()  # keys that cannot be given together with this one (both sides)
     cli_only: str = ""  # why the build file has no key
@@ -285,6 +282,10 @@ class Option:
     def name(self) -> str:
         """The parameter name the command function receives."""
         return self.dest or self.key
+
+    @property
+    def is_flag(self) -> bool:
+        return isinstance(self.kind, Flag)
 
     @property
     def flag(self) -> str:
@@ -317,7 +318,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("out", PathKind(), "Output folder (a build puts each cell in OUT/MODEL/TARGET).", ("--out",), (BUILD,),
            default=Path("dist"), build_flag=True),
     Option("name", ArtifactName(), "Artifact file stem [default: the source's].", ("--name",), (MODEL,)),
-    Option("force", Flag(), "Overwrite existing artifacts.", ("--force",), is_flag=True,
+    Option("force", Flag(), "Overwrite existing artifacts.", ("--force",),
            cli_only="a build rebuilds what its fingerprints say changed; 'edgex build --force' rebuilds anyway"),
     Option("backend", Choice(("xnnpack", "portable")), "ExecuTorch backend for --to executorch [default: xnnpack].",
            ("--backend",), cli_only="a build target entry names the backend: target = 'executorch-portable'"),
@@ -363,15 +364,15 @@ OPTIONS: tuple[Option, ...] = (
     Option("route", Text(), "Force a conversion route by format names, e.g. keras>onnx>torch-export>pte.",
            ("--route",), (TARGET,)),
     Option("channels_last_io", Flag(), "4-D NCHW inputs/outputs become NHWC in the artifact (litert-torch, "
-           "onnx2tf routes).", ("--channels-last-io",), (TARGET,), is_flag=True),
+           "onnx2tf routes).", ("--channels-last-io",), (TARGET,)),
     Option("keep_intermediates", Flag(), "Keep a multi-hop route's intermediate models in --out.",
-           ("--keep-intermediates",), (TARGET,), is_flag=True),
+           ("--keep-intermediates",), (TARGET,)),
     Option("io_dtype", Choice(("int8", "uint8", "int16", "float32")), "I/O type of integer models "
            "[int8 mode: int8; int16x8: float32].", ("--io-dtype",), (TARGET,)),
     Option("batch_size", Integer(1), "Static batch baked into the artifact (devices run batch 1). [default: 1]",
            ("--batch-size",), (TARGET,), conflicts=("dynamic_batch",)),
     Option("dynamic_batch", Flag(), "Keep the source's dynamic batch dimension instead.", ("--dynamic-batch",),
-           (TARGET,), is_flag=True, conflicts=("batch_size",)),
+           (TARGET,), conflicts=("batch_size",)),
     Option("timeout", Number(positive=True), "Seconds per conversion (a target entry's timeout wins in a build).",
            ("--timeout",), (BUILD, TARGET), default=1200.0, build_flag=True),
     Option("min_delegated", Number(), "ExecuTorch XNNPACK: fail (exit 1) if fewer than this fraction of nodes are "
@@ -384,7 +385,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("num_segments", Integer(1), "Edge TPU: split into N models to pipeline over N Edge TPUs (compiler -n).",
            ("--num-segments",), (TARGET_OPTIONS,)),
     Option("search_delegate", Flag(), "Edge TPU: when an op fails, search for the largest graph that maps "
-           "(compiler -d).", ("--search-delegate",), (TARGET_OPTIONS,), is_flag=True),
+           "(compiler -d).", ("--search-delegate",), (TARGET_OPTIONS,)),
     Option("delegate_search_step", Integer(1), "Edge TPU: step of --search-delegate (compiler -k) [1].",
            ("--delegate-search-step",), (TARGET_OPTIONS,)),
     Option("timeout", Number(positive=True), "Edge TPU: seconds the compiler may take (compiler -t) [180].",
@@ -411,7 +412,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("jobs", Integer(1), "Cells built in parallel processes.", ("--jobs", "-j"), (BUILD,), commands=(),
            build_flag=True, file_only="an export is one model; its targets run one after another"),
     Option("check_determinism", Flag(), "Export every cell a second time and compare sha256s (reported per cell).",
-           ("--check-determinism/--no-check-determinism",), (BUILD,), commands=(), build_flag=True, is_flag=True,
+           ("--check-determinism/--no-check-determinism",), (BUILD,), commands=(), build_flag=True,
            file_only="determinism is measured per build cell; export a second time and compare by hand"),
     # Reports.
     Option("report_json", PathKind(), "Write the JSON report here [build: OUT/edgex-build.json].",
