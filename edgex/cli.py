@@ -35,12 +35,12 @@ def _parity_config(options: dict[str, Any], data_spec: str | None):
     from edgex.pipeline import BenchConfig, ParityConfig
 
     validation = DataSpec(data_spec, options["validation_samples"], _preprocess(options)) if data_spec else None
-    thresholds = {option.key for option in options_for("validate") if MODEL_THRESHOLDS in option.places}
+    thresholds = [option.key for option in options_for("validate") if MODEL_THRESHOLDS in option.places]
     return ParityConfig(
         validation=validation,
         labels=options["labels"],
         class_output=options["class_output"],
-        threshold_overrides={key: options[key] for key in sorted(thresholds) if options[key] is not None},
+        threshold_overrides={key: options[key] for key in thresholds if options[key] is not None},
         bench=BenchConfig(threads=options["threads"], warmup=options["warmup"], runs=options["runs"]),
     )
 
