@@ -12,132 +12,15 @@ import click
 
 from edgex import __version__
 from edgex.cli_build import build_command, report_command
-from edgex.cli_edgetpu import edgetpu_export_options, edgetpu_group, pop_edgetpu_options
+from edgex.cli_edgetpu import edgetpu_group
+from edgex.cli_options import SpecType, accept_debug, check_conflicts, spec_options
 from edgex.errors import EdgexError, ExitCode
+from edgex.options import MODEL_THRESHOLDS, TARGET_OPTIONS, Text, options_for
 
 EPILOG = "Exit codes: 0 ok, 1 parity failed, 2 bad input, 3 conversion failed, 4 missing dependency, 70 internal error."
 
 
-def _floats(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tuple[float, ...] | None:
-    if value is None:
-        return None
-    try:
-        return tuple(float(part) for part in value.split(","))
-    except ValueError:
-        raise click.BadParameter(f"'{value}' is not a number or comma-separated numbers") from None
-
-
-def _compose(*decorators: Callable[[Callable], Callable]) -> Callable[[Callable], Callable]:
-    def apply(function: Callable) -> Callable:
-        for decorator in reversed(decorators):
-            function = decorator(function)
-        return function
-
-    return apply
-
-
 debug_option = click.option("--debug", is_flag=True, help="Show tracebacks and framework logs.")
-
-
-def _shape(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> tuple[tuple[int, ...], ...]:
-    shapes = []
-    for value in values:
-        try:
-            shapes.append(tuple(int(part) for part in value.lower().split("x")))
-        except ValueError:
-            raise click.BadParameter(f"'{value}' is not a shape like 1x3x224x224") from None
-    return tuple(shapes)
-
-
-def _dynamic_dims(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]):
-    from edgex.sources import DynamicDim
-
-    dims = []
-    for value in values:
-        name, _, bounds = value.partition("=")
-        name, _, axis = name.partition(":")
-        low, _, high = bounds.partition("..")
-        try:
-            axis_index = int(axis) if axis else (0 if name == "batch" else None)
-            if axis_index is None:
-                raise ValueError
-            dims.append(DynamicDim(name, axis_index, int(low), int(high)))
-        except ValueError:
-            raise click.BadParameter(
-                f"'{value}' is not NAME[:AXIS]=MIN..MAX (AXIS defaults to 0 for 'batch')"
-            ) from None
-    return tuple(dims)
-
-
-source_options = _compose(
-    click.option("--signature", help="SavedModel / TFLite signature to use [default: serving_default]."),
-    click.option("--input-shape", "input_shapes", multiple=True, callback=_shape,
-                 help="PyTorch: input shape like 1x3x224x224, one per input (when the factory gives no examples)."),
-    click.option("--input-dtype", "input_dtypes", multiple=True, help="PyTorch: input dtype per input [float32]."),
-    click.option("--weights", type=click.Path(path_type=Path),
-                 help="PyTorch: state_dict checkpoint, loaded with torch.load(weights_only=True)."),
-)
-
-data_options = _compose(
-    click.option(
-        "--labels", type=click.Path(path_type=Path), help="Class labels for the validation data (.npy/.npz/.txt)."
-    ),
-    click.option(
-        "--class-output",
-        help="The class-score output: labels and top-k gates apply to it [default: softmax-like outputs].",
-    ),
-    click.option("--mean", callback=_floats, help="Image folders: subtract after scaling (one value or per channel)."),
-    click.option("--std", callback=_floats, help="Image folders: divide by (one value or per channel)."),
-    click.option("--scale", type=float, help="Image folders: pixel multiplier before mean/std [default: 1/255]."),
-    click.option("--val-samples", type=click.IntRange(min=1), help="Use at most N validation samples."),
-)
-
-threshold_options = _compose(
-    click.option("--max-abs-error", type=float, help="Fail if any output's max |error| exceeds this."),
-    click.option("--max-mean-abs-error", type=float, help="Fail if an output's mean |error| exceeds this."),
-    click.option("--min-cosine", type=float, help="Fail below this mean per-sample cosine similarity."),
-    click.option("--min-snr-db", type=float, help="Fail below this signal-to-noise ratio (dB)."),
-    click.option("--min-top1-agreement", type=float, help="Fail below this top-1 agreement (%)."),
-    click.option("--min-top5-agreement", type=float, help="Fail below this top-5 agreement (%)."),
-    click.option("--max-top1-drop", type=float, help="Fail if accuracy drops by more than this (percentage points)."),
-    click.option("--max-latency-ratio", type=float, help="Fail if exported median latency / reference exceeds this."),
-)
-
-THRESHOLD_KEYS = {
-    "max_abs_error": "max_abs_error",
-    "max_mean_abs_error": "max_mean_abs_error",
-    "min_cosine": "min_cosine",
-    "min_snr_db": "min_snr_db",
-    "min_top1_agreement": "min_top1_agreement",
-    "min_top5_agreement": "min_top5_agreement",
-    "max_top1_drop": "max_top1_drop",
-    "max_latency_ratio": "max_latency_ratio",
-}
-
-bench_options = _compose(
-    click.option(
-        "--threads",
-        type=click.IntRange(min=1),
-        default=1,
-        show_default=True,
-        help="Threads for reference and exported model alike.",
-    ),
-    click.option("--warmup", type=click.IntRange(min=0), default=5, show_default=True, help="Untimed runs first."),
-    click.option(
-        "--runs",
-        type=click.IntRange(min=0),
-        default=50,
-        show_default=True,
-        help="Timed runs per model (0: no latency).",
-    ),
-)
-
-report_options = _compose(
-    click.option("--report-json", type=click.Path(path_type=Path), help="Write the JSON report here."),
-    click.option("--report-md", type=click.Path(path_type=Path), help="Write a Markdown report here."),
-    click.option("--junit", type=click.Path(path_type=Path), help="Write JUnit XML (one testcase per check)."),
-    click.option("--report-html", type=click.Path(path_type=Path), help="Write an HTML report with plots here."),
-)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110}, epilog=EPILOG)
@@ -151,12 +34,13 @@ def _parity_config(options: dict[str, Any], data_spec: str | None):
     from edgex.data.providers import DataSpec
     from edgex.pipeline import BenchConfig, ParityConfig
 
-    validation = DataSpec(data_spec, options["val_samples"], _preprocess(options)) if data_spec else None
+    validation = DataSpec(data_spec, options["validation_samples"], _preprocess(options)) if data_spec else None
+    thresholds = [option.key for option in options_for("validate") if MODEL_THRESHOLDS in option.places]
     return ParityConfig(
         validation=validation,
         labels=options["labels"],
         class_output=options["class_output"],
-        threshold_overrides={key: options[name] for name, key in THRESHOLD_KEYS.items() if options[name] is not None},
+        threshold_overrides={key: options[key] for key in thresholds if options[key] is not None},
         bench=BenchConfig(threads=options["threads"], warmup=options["warmup"], runs=options["runs"]),
     )
 
@@ -175,8 +59,10 @@ def _with_backend(targets: tuple[str, ...], backend: str | None) -> tuple[str, .
 
 
 def _target_options(options: dict[str, Any]) -> dict[str, Any]:
-    """Options that only some targets read (each target's module validates its own)."""
-    return {key: options[key] for key in ("min_delegated",) if options.get(key) is not None}
+    """Options that only some targets read (each target's module validates its own), keyed as in edgex.toml."""
+    chosen = (option for option in options_for("export") if TARGET_OPTIONS in option.places)
+    given = {option.key: options[option.name] for option in chosen if options[option.name] not in (None, False)}
+    return {key: str(value) if isinstance(value, Path) else value for key, value in given.items()}
 
 
 def _source_options(options: dict[str, Any]):
@@ -187,7 +73,7 @@ def _source_options(options: dict[str, Any]):
         input_shapes=options["input_shapes"],
         input_dtypes=tuple(options["input_dtypes"]),
         weights=options["weights"],
-        dynamic_dims=options.get("dynamic_dims", ()),
+        dynamic_dims=options.get("dynamic_dims", ()),  # export only
     )
 
 
@@ -247,58 +133,7 @@ def _run_with_progress(debug: bool, function: Callable[[Callable[[str], None]], 
 
 @cli.command(epilog=EPILOG)
 @click.argument("source")
-@click.option(
-    "--to",
-    "targets",
-    multiple=True,
-    default=("tflite",),
-    show_default=True,
-    help="Target(s); see 'edgex targets'. Repeat for several.",
-)
-@click.option(
-    "--quantize",
-    "-q",
-    "modes",
-    multiple=True,
-    help="none, fp16, dynamic, int8, int16x8 or all; repeat or comma-separate. [default: target's]",
-)
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("dist"), show_default=True)
-@click.option("--name", help="Artifact file stem [default: the source's].")
-@click.option("--force", is_flag=True, help="Overwrite existing artifacts.")
-@click.option("--calib", help="Calibration data: image folder, .npy/.npz, module:function, or 'random'.")
-@click.option("--calib-samples", type=click.IntRange(min=1), help="Calibration samples to use [default: 200].")
-@click.option("--validate", "validate_data", help="Validation data (same forms as --calib); enables the parity gate.")
-@click.option(
-    "--io-dtype",
-    type=click.Choice(["int8", "uint8", "int16", "float32"]),
-    help="I/O type of integer models [int8 mode: int8; int16x8: float32].",
-)
-@source_options
-@click.option("--dynamic-dim", "dynamic_dims", multiple=True, callback=_dynamic_dims,
-              help="PyTorch export: a dimension that may vary, e.g. batch=1..16 or seq:1=1..128.")
-@click.option("--route", help="Force a conversion route by format names, e.g. keras>onnx>torch-export>pte.")
-@click.option("--channels-last-io", is_flag=True,
-              help="4-D NCHW inputs/outputs become NHWC in the artifact (litert-torch, onnx2tf routes).")
-@click.option("--keep-intermediates", is_flag=True, help="Keep a multi-hop route's intermediate models in --out.")
-@click.option("--backend", type=click.Choice(["xnnpack", "portable"]),
-              help="ExecuTorch backend for --to executorch [default: xnnpack].")
-@click.option("--min-delegated", type=float,
-              help="ExecuTorch XNNPACK: fail (exit 1) if fewer than this fraction of nodes are delegated.")
-@click.option(
-    "--batch-size",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Static batch baked into the artifact (devices run batch 1).",
-)
-@click.option("--dynamic-batch", is_flag=True, help="Keep the source's dynamic batch dimension instead.")
-@click.option("--timeout", type=float, default=1200.0, show_default=True, help="Seconds per conversion.")
-# Edge TPU options (edgex/cli_edgetpu.py): gathered into ExportOptions.target_options
-@edgetpu_export_options
-@data_options
-@threshold_options
-@bench_options
-@report_options
+@spec_options("export")
 @debug_option
 def export(source: str, **options: Any) -> int:
     """Convert SOURCE (a model file, folder, or 'demo') to each target and quantization mode, then validate.
@@ -311,26 +146,28 @@ def export(source: str, **options: Any) -> int:
     from edgex.export import ExportConfig, run_export
     from edgex.exporters import ExportOptions
 
+    check_conflicts("export")
     debug = _debug(options)
-    calibration = (
-        DataSpec(options["calib"], options["calib_samples"], _preprocess(options)) if options["calib"] else None
+    calibration = options["calibration"]
+    calibration_spec = (
+        DataSpec(calibration, options["calibration_samples"], _preprocess(options)) if calibration else None
     )
     config = ExportConfig(
         source=source,
         targets=_with_backend(options["targets"], options["backend"]),
-        modes=options["modes"],
-        out_dir=options["out_dir"],
+        modes=options["quantize"],
+        out_dir=options["out"],
         force=options["force"],
         name=options["name"],
         source_options=_source_options(options),
         export_options=ExportOptions(
             io_dtype=options["io_dtype"],
-            batch_size=None if options["dynamic_batch"] else options["batch_size"],
+            batch_size=None if options["dynamic_batch"] else options["batch_size"] or 1,
             channels_last_io=options["channels_last_io"],
-            target_options={**_target_options(options), **pop_edgetpu_options(options)},
+            target_options=_target_options(options),
         ),
-        calibration=calibration,
-        parity=_parity_config(options, options["validate_data"]),
+        calibration=calibration_spec,
+        parity=_parity_config(options, options["validation"]),
         timeout=options["timeout"],
         route=options["route"],
         keep_intermediates=options["keep_intermediates"],
@@ -345,13 +182,13 @@ def export(source: str, **options: Any) -> int:
 @click.argument("artifacts", nargs=-1, required=True)
 @click.option("--data", "data", help="Validation data: image folder, .npy/.npz or module:function.")
 @click.option(
-    "--quantize", "-q", "mode", help="Apply this mode's default thresholds [default: read from the artifact]."
+    "--quantize",
+    "-q",
+    "mode",
+    type=SpecType(Text()),
+    help="Apply this mode's default thresholds [default: read from the artifact].",
 )
-@source_options
-@data_options
-@threshold_options
-@bench_options
-@report_options
+@spec_options("validate")
 @debug_option
 def validate(source: str, artifacts: tuple[str, ...], **options: Any) -> int:
     """Run SOURCE and each exported ARTIFACT on the same data and gate on parity.
@@ -377,6 +214,7 @@ def validate(source: str, artifacts: tuple[str, ...], **options: Any) -> int:
 @cli.command()
 @click.argument("artifact", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+@accept_debug
 def inspect(artifact: Path, as_json: bool) -> int:
     """Show an artifact's inputs/outputs, quantization, operators and size (reads the file; no framework)."""
     from edgex.inspection import inspect_path
@@ -388,6 +226,7 @@ def inspect(artifact: Path, as_json: bool) -> int:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@accept_debug
 def targets(as_json: bool) -> int:
     """List deployment targets, their quantization modes, and whether this environment can build them."""
     from edgex.report.targets_view import print_targets
@@ -403,6 +242,7 @@ cli.add_command(report_command)
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+@accept_debug
 def routes(as_json: bool) -> int:
     """Show the format graph: converters, whether they are installed here, and the route edgex picks."""
     from edgex.report.routes_view import print_routes
@@ -425,6 +265,15 @@ def _report_error(error: EdgexError, debug: bool) -> int:
     return int(error.exit_code)
 
 
+def _usage_line(problem: click.ClickException) -> str:
+    """A click usage error as one line, pointing at the command's --help."""
+    line = " ".join(problem.format_message().split())
+    ctx = getattr(problem, "ctx", None)
+    if ctx is not None:
+        line += f"; see '{ctx.command_path} --help'"
+    return line
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: map every failure to one line on stderr and a documented exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -434,7 +283,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as stop:
         code = stop.exit_code
     except click.ClickException as problem:
-        problem.show()
+        click.echo(f"edgex: error: {_usage_line(problem)}", err=True)
         code = ExitCode.USAGE
     except click.Abort:
         click.echo("edgex: aborted", err=True)

@@ -4,13 +4,14 @@ the build machinery and matplotlib are imported inside the commands."""
 from __future__ import annotations
 
 import json
-from dataclasses import fields, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 
-from edgex.parity.thresholds import Thresholds
+from edgex.cli_options import accept_debug, spec_options
+from edgex.options import BUILD_COMMAND, THRESHOLDS, options_for
 
 EPILOG = (
     "Exit codes: 0 every counted cell passed, 1 parity failed, 2 bad config or input, 3 conversion failed, "
@@ -18,30 +19,12 @@ EPILOG = (
 )
 
 
-def _threshold_options(function: Any) -> Any:
-    for item in reversed(fields(Thresholds)):
-        flag = "--" + item.name.replace("_", "-")
-        function = click.option(flag, item.name, type=float, help=f"Override {item.name} for every cell.")(function)
-    return function
-
-
 @click.command("build", epilog=EPILOG)
 @click.option("--config", "config_path", type=click.Path(path_type=Path),
               help="Build file [default: ./edgex.toml, else [tool.edgex] in ./pyproject.toml].")
 @click.option("--only", multiple=True, help="Cells to build: MODEL/TARGET, MODEL, or patterns like '*/edgetpu'.")
 @click.option("--force", is_flag=True, help="Rebuild cells even when up to date.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Cells built in parallel processes [config; 1].")
-@click.option("--out", type=click.Path(path_type=Path), help="Output folder [config; dist].")
-@click.option("--threads", type=click.IntRange(min=1), help="Threads per model when timing [config; 1].")
-@click.option("--warmup", type=click.IntRange(min=0), help="Untimed runs first [config; 5].")
-@click.option("--runs", type=click.IntRange(min=0), help="Timed runs per model, 0: no latency [config; 50].")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds per conversion [config; 1200].")
-@click.option("--check-determinism/--no-check-determinism", default=None,
-              help="Export every cell a second time and compare sha256s (reported per cell) [config; off].")
-@click.option("--report-json", type=click.Path(path_type=Path), help="Build report [default: OUT/edgex-build.json].")
-@click.option("--report-html", type=click.Path(path_type=Path), help="Write the HTML report with plots here.")
-@click.option("--junit", type=click.Path(path_type=Path), help="Write JUnit XML for the whole matrix here.")
-@_threshold_options
+@spec_options(BUILD_COMMAND)
 @click.option("--debug", is_flag=True, help="Show tracebacks and framework logs.")
 def build_command(config_path: Path | None, only: tuple[str, ...], force: bool, **options: Any) -> int:
     """Build every model x target cell of edgex.toml; unchanged cells are skipped as up to date.
@@ -61,7 +44,8 @@ def build_command(config_path: Path | None, only: tuple[str, ...], force: bool, 
     from edgex.report.files import write_text_atomic
 
     debug = bool(options.pop("debug") or click.get_current_context().find_root().params.get("debug"))
-    overrides = {item.name: options.pop(item.name) for item in fields(Thresholds)}
+    thresholds = [option for option in options_for(BUILD_COMMAND) if option.places == THRESHOLDS]
+    overrides = {option.key: options.pop(option.name) for option in thresholds}
     config = load_config(find_config(config_path, Path.cwd()))
     given = {key: value for key, value in options.items() if value is not None}
     for key in ("out", "report_json", "report_html", "junit"):
@@ -102,6 +86,7 @@ def build_command(config_path: Path | None, only: tuple[str, ...], force: bool, 
 @click.option("--html", "html_path", type=click.Path(path_type=Path), help="Write a self-contained HTML page.")
 @click.option("--junit", type=click.Path(path_type=Path), help="Write JUnit XML (one testsuite per run).")
 @click.option("--title", default="edgex report", show_default=True, help="Page title.")
+@accept_debug
 def report_command(reports: tuple[Path, ...], html_path: Path | None, junit: Path | None, title: str) -> int:
     """Turn JSON reports (--report-json of export/validate, or edgex-build.json) into HTML with plots and JUnit.
 

@@ -1,77 +1,18 @@
-"""`edgex edgetpu check` and the Edge TPU options of `edgex export` (click only: no framework is imported)."""
+"""`edgex edgetpu check` and `ops` (click only: no framework is imported). The Edge TPU options of
+`edgex export` are records of the option spec, edgex/options.py."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 
-# Export options -> EdgeTPUOptions field (edgex.edgetpu.options), gathered into ExportOptions.target_options.
-EXPORT_KEYS = {
-    "edgetpu_compiler": "compiler",
-    "min_runtime": "min_runtime",
-    "num_segments": "num_segments",
-    "search_delegate": "search_delegate",
-    "delegate_search_step": "delegate_search_step",
-    "edgetpu_timeout": "timeout",
-    "min_tpu_ops": "min_tpu_ops",
-}
-
-_EXPORT_OPTIONS = (
-    click.option(
-        "--edgetpu-compiler",
-        type=click.Path(path_type=Path),
-        help="Edge TPU: the edgetpu_compiler to run [default: $EDGEX_EDGETPU_COMPILER, then PATH].",
-    ),
-    click.option(
-        "--min-runtime",
-        type=click.IntRange(10, 14),
-        help="Edge TPU: oldest runtime the model must run on (compiler -m) [compiler's default: 14].",
-    ),
-    click.option(
-        "--num-segments",
-        type=click.IntRange(min=1),
-        help="Edge TPU: split into N models to pipeline over N Edge TPUs (compiler -n).",
-    ),
-    click.option(
-        "--search-delegate",
-        is_flag=True,
-        default=None,
-        help="Edge TPU: when an op fails, search for the largest graph that maps (compiler -d).",
-    ),
-    click.option(
-        "--delegate-search-step",
-        type=click.IntRange(min=1),
-        help="Edge TPU: step of --search-delegate (compiler -k) [1].",
-    ),
-    click.option(
-        "--edgetpu-timeout",
-        type=click.FloatRange(min=0, min_open=True),
-        help="Edge TPU: seconds the compiler may take (compiler -t) [180].",
-    ),
-    click.option(
-        "--min-tpu-ops",
-        help="Edge TPU: fail (exit 1) when fewer ops map, e.g. 100% [default: warn below 100%].",
-    ),
-)
-
-
-def edgetpu_export_options(function: Callable) -> Callable:
-    for decorator in reversed(_EXPORT_OPTIONS):
-        function = decorator(function)
-    return function
-
-
-def pop_edgetpu_options(options: dict[str, Any]) -> dict[str, Any]:
-    """Remove the Edge TPU options from `options`; the ones given, keyed for ExportOptions.target_options."""
-    given = {key: options.pop(name) for name, key in EXPORT_KEYS.items()}
-    return {key: str(value) if isinstance(value, Path) else value for key, value in given.items() if value is not None}
+from edgex.cli_options import accept_debug
 
 
 @click.group("edgetpu")
+@accept_debug
 def edgetpu_group() -> None:
     """Coral Edge TPU tools (work without the compiler)."""
 
@@ -87,6 +28,7 @@ def edgetpu_group() -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option("--strict", is_flag=True, help="Exit 1 when any op would run on the CPU or compilation would fail.")
+@accept_debug
 def check(model: Path, min_runtime: int, as_json: bool, strict: bool) -> int:
     """Predict, op by op, what edgetpu_compiler will map for MODEL (an int8 .tflite), and why not.
 
@@ -120,6 +62,7 @@ def check(model: Path, min_runtime: int, as_json: bool, strict: bool) -> int:
 
 @edgetpu_group.command("ops")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@accept_debug
 def supported_ops(as_json: bool) -> int:
     """List the operators the Edge TPU maps, from which runtime, and their documented limitations."""
     from rich.console import Console

@@ -74,13 +74,19 @@ def export_config(job: CellJob):
             input_shapes=model.input_shapes,
             input_dtypes=model.input_dtypes,
             weights=model.weights,
+            dynamic_dims=model.dynamic_dims,
         ),
         export_options=ExportOptions(
-            io_dtype=target.io_dtype, batch_size=target.batch_size, target_options=dict(target.options)
+            io_dtype=target.io_dtype,
+            batch_size=target.batch_size,
+            channels_last_io=target.channels_last_io,
+            target_options=dict(target.options),
         ),
         calibration=DataSpec(model.calibration, model.calibration_samples, prep) if model.calibration else None,
         parity=parity,
         timeout=target.timeout or settings.timeout,
+        route=target.route,
+        keep_intermediates=target.keep_intermediates,
         debug=job.debug,
     )
 

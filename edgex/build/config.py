@@ -9,23 +9,32 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from edgex.data.images import ImagePreprocess
-from edgex.edgetpu.options import EdgeTPUOptions
 from edgex.errors import EdgexError, UsageError
-from edgex.parity.thresholds import Thresholds
+from edgex.options import (
+    BUILD,
+    MODEL,
+    MODEL_THRESHOLDS,
+    PREPROCESSING,
+    TARGET,
+    TARGET_OPTIONS,
+    Table,
+    conflict,
+    describe,
+    file_keys,
+    place_options,
+)
 from edgex.pyspec import looks_like_pyspec
+from edgex.sources import DynamicDim
 from edgex.suggest import did_you_mean
 
 CONFIG_NAME = "edgex.toml"
 PYPROJECT = "pyproject.toml"
-IO_DTYPES = ("int8", "uint8", "int16", "float32")
 RANDOM_DATA = "random"
-# Target options: gates of the ExecuTorch targets plus every Edge TPU setting (edgex/edgetpu/options.py).
-TARGET_OPTION_KEYS = ("min_delegated", *(f.name for f in fields(EdgeTPUOptions)))
 PATH_OPTIONS = ("compiler",)  # target options that are paths, resolved against the config file
 
 
@@ -55,6 +64,7 @@ class ModelEntry:
     signature: str | None = None
     input_shapes: tuple[tuple[int, ...], ...] = ()
     input_dtypes: tuple[str, ...] = ()
+    dynamic_dims: tuple[DynamicDim, ...] = ()  # PyTorch export: dimensions that may vary
     weights: Path | None = None
     depends: tuple[Path, ...] = ()  # files the factory reads that the build cannot see (hashed with the source)
     calibration: str | None = None
@@ -80,6 +90,9 @@ class TargetEntry:
     options: dict[str, Any] = field(default_factory=dict)
     optional: bool = False  # a missing tool (exit 4) is reported but does not fail the build
     timeout: float | None = None
+    route: str | None = None  # forced conversion route, 'keras>onnx>torch-export>pte'
+    channels_last_io: bool = False
+    keep_intermediates: bool = False
 
 
 @dataclass(frozen=True)
@@ -169,7 +182,7 @@ class _Reader:
 
     def table(self, value: Any, key: tuple[str, ...], allowed: dict[str, Callable[[Any], Any]]) -> dict[str, Any]:
         if not isinstance(value, dict):
-            raise self.fail(key, f"expected a table, got {_kind(value)}")
+            raise self.fail(key, f"expected a table, got {describe(value)}")
         checked = {}
         for name, item in value.items():
             if name not in allowed:
@@ -190,7 +203,7 @@ class _Reader:
         return resolved
 
     def read(self, document: dict[str, Any]) -> BuildConfig:
-        top = self.table(document, (), {"build": _any_table, "models": _any_table, "targets": _any_table})
+        top = self.table(document, (), dict.fromkeys(("build", "models", "targets"), Table().file))
         settings = self.settings(top.get("build", {}))
         if not top.get("targets"):
             raise self.fail(("targets",), "no targets", hint="add a [targets.NAME] table with target = 'tflite'")
@@ -220,9 +233,10 @@ class _Reader:
             parse_recipes(modes, target.recipes, target.name)
         except EdgexError as exc:
             raise self.fail((*key, "quantize"), exc.message, exc.hint) from None
-        if raw.get("dynamic_batch") and "batch_size" in raw:
-            raise self.fail((*key, "dynamic_batch"), "conflicts with batch_size", hint="keep one of them")
-        options = self.table(raw.get("options", {}), (*key, "options"), dict.fromkeys(TARGET_OPTION_KEYS, _scalar))
+        pair = conflict(raw, place_options(TARGET))
+        if pair is not None:
+            raise self.fail((*key, pair[0].key), f"conflicts with {pair[1].key}", hint="keep one of them")
+        options = self.table(raw.get("options", {}), (*key, "options"), TARGET_OPTION_KEYS)
         for option in PATH_OPTIONS:
             if option in options:
                 options[option] = str(self.resolve(str(options[option])))
@@ -236,6 +250,9 @@ class _Reader:
             options=options,
             optional=raw.get("optional", False),
             timeout=raw.get("timeout"),
+            route=raw.get("route"),
+            channels_last_io=raw.get("channels_last_io", False),
+            keep_intermediates=raw.get("keep_intermediates", False),
         )
 
     def model(self, name: str, value: Any, targets: dict[str, TargetEntry]) -> ModelEntry:
@@ -245,9 +262,12 @@ class _Reader:
         raw = self.table(value, key, MODEL_KEYS)
         if "source" not in raw:
             raise self.fail(key, "missing required key 'source'", hint="a model file, folder, module:factory or demo")
-        for target_id in raw.get("targets", ()):
+        listed = raw.get("targets", ())
+        for index, target_id in enumerate(listed):
             if target_id not in targets:
                 raise self.fail((*key, "targets"), f"no target '{target_id}'", hint=did_you_mean(target_id, targets))
+            if target_id in listed[:index]:
+                raise self.fail((*key, "targets"), f"'{target_id}' is listed twice", hint="list each target once")
         demo = resolve_demo(raw["source"]) if not self.resolve(raw["source"]).exists() else None
         defaults: dict[str, Any] = {}
         if demo is not None:  # the bundled demo: its file and data, unless the config names others
@@ -262,6 +282,7 @@ class _Reader:
             signature=raw.get("signature"),
             input_shapes=raw.get("input_shapes", ()),
             input_dtypes=raw.get("input_dtypes", ()),
+            dynamic_dims=raw.get("dynamic_dims", ()),
             weights=self.existing(raw["weights"], (*key, "weights")) if "weights" in raw else None,
             depends=tuple(self.existing(item, (*key, "depends")) for item in raw.get("depends", ())),
             calibration=self.data(raw, "calibration", key) or defaults.get("calibration"),
@@ -305,143 +326,13 @@ class _Reader:
         return value
 
 
-KINDS = {dict: "a table", list: "an array", str: "a string", bool: "a boolean"}
+BUILD_KEYS = file_keys(BUILD)
+MODEL_KEYS = file_keys(MODEL)
+TARGET_KEYS = file_keys(TARGET)
+PREPROCESSING_KEYS = file_keys(PREPROCESSING)
+THRESHOLD_KEYS = file_keys(MODEL_THRESHOLDS)
+TARGET_OPTION_KEYS = file_keys(TARGET_OPTIONS)
 
-
-def _kind(value: Any) -> str:
-    return KINDS.get(type(value), type(value).__name__)
-
-
-def _any_table(value: Any) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ValueError(f"expected a table, got {_kind(value)}")
-    return value
-
-
-def _text(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"expected a non-empty string, got {_kind(value)}")
-    return value
-
-
-def _integer(minimum: int) -> Callable[[Any], int]:
-    def check(value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise ValueError(f"expected an integer >= {minimum}, got {value!r}")
-        return value
-
-    return check
-
-
-def _number(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"expected a number, got {_kind(value)}")
-    return float(value)
-
-
-def _positive(value: Any) -> float:
-    number = _number(value)
-    if number <= 0:
-        raise ValueError(f"expected a positive number, got {value!r}")
-    return number
-
-
-def _flag(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"expected true or false, got {value!r}")
-    return value
-
-
-def _texts(value: Any) -> tuple[str, ...]:
-    """A string or an array of strings."""
-    items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list) or not all(isinstance(item, str) and item for item in items):
-        raise ValueError(f"expected a string or an array of strings, got {_kind(value)}")
-    return tuple(items)
-
-
-def _numbers(value: Any) -> tuple[float, ...]:
-    items = value if isinstance(value, list) else [value]
-    return tuple(_number(item) for item in items)
-
-
-def _shapes(value: Any) -> tuple[tuple[int, ...], ...]:
-    """[[1, 3, 224, 224]] or ["1x3x224x224"], one per input."""
-    if not isinstance(value, list):
-        raise ValueError("expected an array of shapes, one per input, e.g. [[1, 3, 224, 224]]")
-    shapes = []
-    for item in value:
-        dims = item.lower().split("x") if isinstance(item, str) else item
-        try:
-            shapes.append(tuple(_integer(1)(int(d) if isinstance(d, str) else d) for d in dims))
-        except (ValueError, TypeError):
-            raise ValueError(f"{item!r} is not a shape like [1, 3, 224, 224] or '1x3x224x224'") from None
-    return tuple(shapes)
-
-
-def _choice(choices: tuple[str, ...]) -> Callable[[Any], str]:
-    def check(value: Any) -> str:
-        if value not in choices:
-            raise ValueError(f"{value!r} is not one of {', '.join(choices)}")
-        return value
-
-    return check
-
-
-def _scalar(value: Any) -> Any:
-    if not isinstance(value, str | int | float | bool):
-        raise ValueError(f"expected a string, number or boolean, got {_kind(value)}")
-    return value
-
-
-def _names(value: Any) -> tuple[str, ...] | str:
-    return value if isinstance(value, str) else _texts(value)
-
-
-BUILD_KEYS: dict[str, Callable[[Any], Any]] = {
-    "out": _text,
-    "threads": _integer(1),
-    "warmup": _integer(0),
-    "runs": _integer(0),
-    "timeout": _positive,
-    "jobs": _integer(1),
-    "junit": _text,
-    "report_html": _text,
-    "report_json": _text,
-    "check_determinism": _flag,
-}
-MODEL_KEYS: dict[str, Callable[[Any], Any]] = {
-    "source": _text,
-    "name": _text,
-    "signature": _text,
-    "input_shapes": _shapes,
-    "input_dtypes": _texts,
-    "weights": _text,
-    "depends": _texts,
-    "calibration": _text,
-    "calibration_samples": _integer(1),
-    "validation": _text,
-    "validation_samples": _integer(1),
-    "labels": _text,
-    "class_names": _names,
-    "class_output": _text,
-    "preprocessing": _any_table,
-    "thresholds": _any_table,
-    "targets": _texts,
-}
-TARGET_KEYS: dict[str, Callable[[Any], Any]] = {
-    "target": _text,
-    "quantize": _texts,
-    "io_dtype": _choice(IO_DTYPES),
-    "batch_size": _integer(1),
-    "dynamic_batch": _flag,
-    "thresholds": _any_table,
-    "options": _any_table,
-    "optional": _flag,
-    "timeout": _positive,
-}
-PREPROCESSING_KEYS: dict[str, Callable[[Any], Any]] = {"scale": _number, "mean": _numbers, "std": _numbers}
-THRESHOLD_KEYS: dict[str, Callable[[Any], Any]] = {f.name: _number for f in fields(Thresholds)}
 
 _HEADER = re.compile(r"^\s*\[\[?\s*(?P<path>[^\]]+?)\s*\]\]?\s*(?:#.*)?$")
 
