@@ -13,7 +13,7 @@ from pathlib import Path
 from edgex.artifacts import prepare_output_dir, refuse_overwrite, sha256_tree, size_bytes, staged_file
 from edgex.data.inputs import InputSet
 from edgex.data.providers import DataSpec, load_inputs
-from edgex.errors import ConversionError, EdgexError, MissingDependencyError, UsageError
+from edgex.errors import ConversionError, EdgexError, UsageError
 from edgex.exporters import ConversionOutcome, ConversionRequest, ExportOptions
 from edgex.parity.thresholds import thresholds_for
 from edgex.pipeline import (
@@ -187,7 +187,7 @@ def _export_one(
     try:
         with staged_file(job.path, config.force) as temp_path:
             outcome = _convert_route(pool, job, ref, calibration, config, temp_path, on_step)
-    except (ConversionError, MissingDependencyError) as exc:
+    except EdgexError as exc:  # row-scoped: the other rows still run; the exit code summarises them
         return _failed(row, exc)
     row.export_seconds = time.perf_counter() - clock
     row.notes.extend(outcome.notes)
@@ -216,7 +216,7 @@ def _export_one(
     )
     try:
         parity, info = session.check(artifact, thresholds_for(job.mode, config.parity.threshold_overrides))
-    except (ConversionError, MissingDependencyError) as exc:
+    except EdgexError as exc:  # row-scoped: the other rows still run; the exit code summarises them
         return _failed(row, exc)
     row.parity = parity
     row.runtime = info.runtime

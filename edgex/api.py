@@ -1,0 +1,397 @@
+"""The public Python API: `export`, `validate` and `inspect`, what the CLI commands call.
+
+Models are paths or specs (as on the command line, 'demo' included) or in-memory objects: a `keras.Model`, or a
+`torch.nn.Module` with `example_inputs=`. Data are specs or numpy arrays (a dict of arrays for several inputs).
+In-memory things are saved into a scratch folder inside the output folder, converted from there as if given as
+files, and removed afterwards. Keyword options are the CLI's option names (`calib_samples=`, `io_dtype=`,
+`min_cosine=`, `runs=`, ...); an unknown one raises UsageError with a did-you-mean. Errors raise the typed
+EdgexError subclasses of edgex.errors, never SystemExit. Importing this module imports no framework.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from edgex.errors import UsageError
+
+if TYPE_CHECKING:
+    from edgex.results import RunReport
+
+__all__ = ["export", "inspect", "validate"]
+
+Model = Any  # a path or spec (str / Path), a keras.Model, or a torch.nn.Module
+Data = Any  # a spec (str / Path), a numpy array, or a dict of input name -> array
+OnStep = Callable[[str], None]
+
+# Options shared by export and validate, with their defaults (the CLI's defaults).
+SOURCE_OPTIONS = {"signature": None, "input_shapes": (), "input_dtypes": (), "weights": None, "dynamic_dims": ()}
+DATA_OPTIONS = {"class_output": None, "mean": None, "std": None, "scale": None, "val_samples": None}
+BENCH_OPTIONS = {"threads": 1, "warmup": 5, "runs": 50}
+REPORT_OPTIONS = {"report_json": None, "report_md": None, "junit": None, "report_html": None}
+RUN_OPTIONS = {"debug": False, "on_step": None}
+EXPORT_OPTIONS = {
+    "name": None,
+    "force": False,
+    "calib_samples": None,
+    "io_dtype": None,
+    "batch_size": 1,
+    "dynamic_batch": False,
+    "channels_last_io": False,
+    "route": None,
+    "keep_intermediates": False,
+    "backend": None,
+    "min_delegated": None,
+    "timeout": 1200.0,
+    "target_options": None,
+    "example_inputs": None,
+}
+VALIDATE_OPTIONS = {"mode": None, "example_inputs": None}
+
+
+def export(
+    model: Model,
+    to: str | Sequence[str] = "tflite",
+    quantize: str | Sequence[str] | None = None,
+    calib: Data | None = None,
+    validate: Data | None = None,
+    labels: Data | None = None,
+    out: str | Path = "dist",
+    **options: Any,
+) -> RunReport:
+    """Convert `model` to each target x quantization mode in `out`, and prove parity when `validate` data is given.
+
+    edgex.export("model.keras", to="tflite", quantize="int8", calib="calib/", validate="val.npz")
+    edgex.export(module, example_inputs=(torch.zeros(1, 3, 32, 32),), to=["executorch", "tflite"])
+    """
+    from edgex.artifacts import TEMP_PREFIX, prepare_output_dir
+    from edgex.export import ExportConfig, run_export
+
+    chosen = _options(options, EXPORT_OPTIONS, "export")
+    out_dir = Path(out)
+    targets = _names(to)
+    if chosen["backend"] is not None:
+        targets = _with_backend(targets, chosen["backend"])
+    needs_scratch = not _is_spec(model) or any(not _is_spec(data) for data in (calib, validate, labels))
+    if needs_scratch:
+        prepare_output_dir(out_dir)
+    with _scratch(out_dir, TEMP_PREFIX, needs_scratch) as scratch:
+        saved = _Saved(scratch)
+        source = saved.model(model, chosen["example_inputs"], chosen["name"])
+        config = ExportConfig(
+            source=source,
+            targets=targets,
+            modes=_names(quantize),
+            out_dir=out_dir,
+            force=chosen["force"],
+            name=chosen["name"] or saved.model_name,
+            source_options=_source_options(chosen),
+            export_options=_export_options(chosen),
+            calibration=_data_spec(saved.data(calib, "calib"), chosen["calib_samples"], chosen),
+            parity=_parity(saved.data(validate, "validate"), saved.data(labels, "labels"), chosen),
+            timeout=chosen["timeout"],
+            route=chosen["route"],
+            keep_intermediates=chosen["keep_intermediates"],
+            debug=chosen["debug"],
+        )
+        report = run_export(config, chosen["on_step"] or _quiet)
+    saved.describe(report)
+    write_reports(report, **{key: chosen[key] for key in REPORT_OPTIONS})
+    return report
+
+
+def validate(
+    reference: Model,
+    artifacts: str | Path | Sequence[str | Path],
+    data: Data | None = None,
+    labels: Data | None = None,
+    **options: Any,
+) -> RunReport:
+    """Run `reference` and each artifact on the same data and gate on parity (thresholds from each artifact's mode).
+
+    edgex.validate("model.keras", "dist/model_int8.tflite", data="val.npz", labels="val_labels.npy")
+    """
+    from edgex.validation import ValidateConfig, run_validate
+
+    chosen = _options(options, VALIDATE_OPTIONS, "validate")
+    paths = [artifacts] if isinstance(artifacts, str | Path) else list(artifacts)
+    needs_scratch = not _is_spec(reference) or any(not _is_spec(item) for item in (data, labels))
+    with _scratch(Path(tempfile.gettempdir()), "edgex-validate-", needs_scratch) as scratch:
+        saved = _Saved(scratch)
+        config = ValidateConfig(
+            source=saved.model(reference, chosen["example_inputs"], None),
+            artifacts=tuple(str(path) for path in paths),
+            mode=chosen["mode"],
+            source_options=_source_options(chosen),
+            parity=_parity(saved.data(data, "data"), saved.data(labels, "labels"), chosen),
+            debug=chosen["debug"],
+        )
+        report = run_validate(config, chosen["on_step"] or _quiet)
+    saved.describe(report)
+    write_reports(report, **{key: chosen[key] for key in REPORT_OPTIONS})
+    return report
+
+
+def inspect(path: str | Path) -> dict[str, Any]:
+    """What an artifact (.tflite, .pte) contains, read from the file: numbers as numbers, shapes as lists."""
+    from edgex.inspection import inspect_path
+    from edgex.report.serialize import to_jsonable
+
+    result: dict[str, Any] = to_jsonable(inspect_path(Path(path)))
+    return result
+
+
+def write_reports(
+    report: RunReport,
+    report_json: str | Path | None = None,
+    report_md: str | Path | None = None,
+    junit: str | Path | None = None,
+    report_html: str | Path | None = None,
+) -> None:
+    """Write the report files that were asked for (JSON, Markdown, JUnit XML, HTML with plots)."""
+    from edgex.report.html import write_html
+    from edgex.report.json_report import write_json
+    from edgex.report.junit import write_junit
+    from edgex.report.markdown import write_markdown
+
+    for path, writer in ((report_json, write_json), (report_md, write_markdown), (junit, write_junit)):
+        if path is not None:
+            writer(report, Path(path))
+    if report_html is not None:
+        write_html(report, Path(report_html))
+
+
+def _quiet(_message: str) -> None:
+    """Default progress callback: the API prints nothing."""
+
+
+def _names(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _options(given: Mapping[str, Any], own: Mapping[str, Any], command: str) -> dict[str, Any]:
+    """`given` over the defaults of every option `command` knows; an unknown keyword is a UsageError."""
+    from edgex.parity.thresholds import Thresholds
+    from edgex.suggest import did_you_mean
+
+    known = {
+        **SOURCE_OPTIONS,
+        **DATA_OPTIONS,
+        **BENCH_OPTIONS,
+        **REPORT_OPTIONS,
+        **RUN_OPTIONS,
+        **{item.name: None for item in fields(Thresholds)},
+        **own,
+    }
+    if command == "export":
+        known.update(dict.fromkeys(_edgetpu_keys()))
+    for key in given:
+        if key not in known:
+            raise UsageError(f"edgex.{command}() got an unknown option '{key}'", hint=did_you_mean(key, known))
+    return {**known, **given}
+
+
+def _edgetpu_keys() -> dict[str, str]:
+    from edgex.cli_edgetpu import EXPORT_KEYS
+
+    return EXPORT_KEYS
+
+
+def _with_backend(targets: tuple[str, ...], backend: str) -> tuple[str, ...]:
+    """`backend='portable'` with `to='executorch'` is the target 'executorch-portable'."""
+    from edgex.targets import get_target
+
+    chosen = tuple(f"executorch-{backend}" if get_target(name).format == "pte" else name for name in targets)
+    if chosen == targets and not any(name.startswith("executorch-") for name in targets):
+        raise UsageError("--backend applies to ExecuTorch targets", hint="add --to executorch")
+    return chosen
+
+
+def _source_options(chosen: dict[str, Any]) -> Any:
+    from edgex.sources import SourceOptions
+
+    return SourceOptions(
+        signature=chosen["signature"],
+        input_shapes=tuple(tuple(shape) for shape in chosen["input_shapes"]),
+        input_dtypes=tuple(chosen["input_dtypes"]),
+        weights=Path(chosen["weights"]) if chosen["weights"] is not None else None,
+        dynamic_dims=tuple(chosen["dynamic_dims"]),
+    )
+
+
+def _export_options(chosen: dict[str, Any]) -> Any:
+    from edgex.exporters import ExportOptions
+
+    target_options = dict(chosen["target_options"] or {})
+    if chosen["min_delegated"] is not None:
+        target_options["min_delegated"] = chosen["min_delegated"]
+    for name, key in _edgetpu_keys().items():
+        if chosen[name] is not None:
+            target_options[key] = str(chosen[name]) if isinstance(chosen[name], Path) else chosen[name]
+    return ExportOptions(
+        io_dtype=chosen["io_dtype"],
+        batch_size=None if chosen["dynamic_batch"] else chosen["batch_size"],
+        channels_last_io=chosen["channels_last_io"],
+        target_options=target_options,
+    )
+
+
+def _preprocess(chosen: dict[str, Any]) -> Any:
+    from edgex.data.images import ImagePreprocess
+
+    defaults = ImagePreprocess()
+    return ImagePreprocess(
+        scale=chosen["scale"] if chosen["scale"] is not None else defaults.scale,
+        mean=tuple(chosen["mean"]) if chosen["mean"] else defaults.mean,
+        std=tuple(chosen["std"]) if chosen["std"] else defaults.std,
+    )
+
+
+def _data_spec(spec: str | None, samples: int | None, chosen: dict[str, Any]) -> Any:
+    from edgex.data.providers import DataSpec
+
+    return DataSpec(spec, samples, _preprocess(chosen)) if spec is not None else None
+
+
+def _parity(data: str | None, labels: str | None, chosen: dict[str, Any]) -> Any:
+    from edgex.parity.thresholds import Thresholds
+    from edgex.pipeline import BenchConfig, ParityConfig
+
+    return ParityConfig(
+        validation=_data_spec(data, chosen["val_samples"], chosen),
+        labels=Path(labels) if labels is not None else None,
+        class_output=chosen["class_output"],
+        threshold_overrides={f.name: chosen[f.name] for f in fields(Thresholds) if chosen[f.name] is not None},
+        bench=BenchConfig(threads=chosen["threads"], warmup=chosen["warmup"], runs=chosen["runs"]),
+    )
+
+
+def _is_spec(value: Any) -> bool:
+    return value is None or isinstance(value, str | Path)
+
+
+@contextmanager
+def _scratch(parent: Path, prefix: str, needed: bool) -> Iterator[Path | None]:
+    """A folder for in-memory models and arrays, removed afterwards whatever happens."""
+    if not needed:
+        yield None
+        return
+    folder = Path(tempfile.mkdtemp(prefix=f"{prefix}api-", dir=parent))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@dataclass
+class _Saved:
+    """In-memory objects written to the scratch folder, and how the report should name them once it is gone."""
+
+    scratch: Path | None
+    model_name: str | None = None
+    model_label: str | None = None
+    data_labels: dict[str, str] | None = None
+
+    def model(self, model: Model, example_inputs: Any, name: str | None) -> str:
+        if _is_spec(model):
+            return str(model)
+        assert self.scratch is not None
+        keras_model = _instance_of(model, "keras", "Model")
+        torch_module = _instance_of(model, "torch", "nn.Module")
+        if keras_model:
+            stem = _stem(name or getattr(model, "name", None) or "model")
+            path = self.scratch / f"{stem}.keras"
+            model.save(path)
+            self.model_label = f"keras.Model '{getattr(model, 'name', stem)}' (in memory)"
+        elif torch_module:
+            stem = _stem(name or type(model).__name__.lower())
+            path = self.scratch / f"{stem}.pt2"
+            _save_torch_export(model, example_inputs, path)
+            self.model_label = f"torch.nn.Module {type(model).__name__} (in memory)"
+        else:
+            raise UsageError(
+                f"model: cannot export a {type(model).__module__}.{type(model).__name__}",
+                hint="pass a file path or spec, a keras.Model, or a torch.nn.Module with example_inputs=",
+            )
+        self.model_name = stem
+        return str(path)
+
+    def data(self, value: Data | None, purpose: str) -> str | None:
+        """A spec as given; arrays saved as .npy (one input or labels) or .npz (input name -> array)."""
+        if _is_spec(value):
+            return None if value is None else str(value)
+        import numpy as np
+
+        assert self.scratch is not None
+        if isinstance(value, Mapping):
+            path = self.scratch / f"{purpose}.npz"
+            np.savez(path, **{str(key): np.asarray(array) for key, array in value.items()})
+        else:
+            try:
+                array = np.asarray(value)
+            except (TypeError, ValueError) as exc:
+                raise UsageError(f"{purpose}: not a numpy array, a dict of arrays or a path ({exc})") from None
+            if array.dtype == object:
+                raise UsageError(f"{purpose}: not a numpy array, a dict of arrays or a path")
+            path = self.scratch / f"{purpose}.npy"
+            np.save(path, array)
+        self.data_labels = {**(self.data_labels or {}), str(path): f"in-memory {purpose} array"}
+        return str(path)
+
+    def describe(self, report: RunReport) -> None:
+        """Name in-memory inputs in the report, not the scratch files that no longer exist."""
+        if self.model_label is not None:
+            report.source.spec = self.model_label
+            report.source.path = None
+        for info in (report.calibration, report.validation):
+            if info is not None and self.data_labels and info.origin in self.data_labels:
+                info.origin = self.data_labels[info.origin]
+
+
+def _instance_of(value: Any, package: str, dotted: str) -> bool:
+    """isinstance against a framework class, without importing the framework (the caller has, if it is one)."""
+    module = sys.modules.get(package)
+    if module is None:
+        return False
+    cls: Any = module
+    for part in dotted.split("."):
+        cls = getattr(cls, part, None)
+        if cls is None:
+            return False
+    return isinstance(value, cls)
+
+
+def _stem(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "model"
+
+
+def _save_torch_export(module: Any, example_inputs: Any, path: Path) -> None:
+    import torch
+
+    if example_inputs is None:
+        raise UsageError(
+            f"exporting a torch.nn.Module ({type(module).__name__}) needs example inputs",
+            hint="pass example_inputs=(torch.zeros(1, 3, 224, 224),), one tensor per forward() argument",
+        )
+    examples = (example_inputs,) if isinstance(example_inputs, torch.Tensor) else tuple(example_inputs)
+    try:
+        program = torch.export.export(module.eval(), examples)
+    except Exception as exc:  # noqa: BLE001 - torch.export raises many types; the user must see which
+        from edgex.errors import ConversionError
+        from edgex.workers import short_message
+
+        raise ConversionError(
+            f"torch.export of {type(module).__name__} failed: {short_message(exc)}",
+            hint="check example_inputs match forward(); the module must be torch.export-able",
+        ) from None
+    torch.export.save(program, str(path))
+
