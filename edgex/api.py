@@ -54,6 +54,8 @@ EXPORT_OPTIONS = {
     "example_inputs": None,
 }
 VALIDATE_OPTIONS = {"mode": None, "example_inputs": None}
+# Named parameters: offered by the did-you-mean of a misspelt keyword ('quantise' -> 'quantize').
+PARAMETERS = {"export": ("to", "quantize", "calib", "validate", "labels", "out"), "validate": ("data", "labels")}
 
 
 def export(
@@ -72,7 +74,7 @@ def export(
     edgex.export(module, example_inputs=(torch.zeros(1, 3, 32, 32),), to=["executorch", "tflite"])
     """
     from edgex.artifacts import TEMP_PREFIX, prepare_output_dir
-    from edgex.export import ExportConfig, run_export
+    from edgex.exporting import ExportConfig, run_export
 
     chosen = _options(options, EXPORT_OPTIONS, "export")
     out_dir = Path(out)
@@ -196,7 +198,8 @@ def _options(given: Mapping[str, Any], own: Mapping[str, Any], command: str) -> 
         known.update(dict.fromkeys(_edgetpu_keys()))
     for key in given:
         if key not in known:
-            raise UsageError(f"edgex.{command}() got an unknown option '{key}'", hint=did_you_mean(key, known))
+            hint = did_you_mean(key, [*known, *PARAMETERS[command]])
+            raise UsageError(f"edgex.{command}() got an unknown option '{key}'", hint=hint)
     return {**known, **given}
 
 

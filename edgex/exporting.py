@@ -1,4 +1,6 @@
-"""`edgex export`: convert a source to every requested target x quantization mode, then prove parity."""
+"""`edgex export`: convert a source to every requested target x quantization mode, then prove parity.
+
+Named `exporting` so that the package attribute `edgex.export` stays the public API function (edgex/api.py)."""
 
 from __future__ import annotations
 
