@@ -89,6 +89,7 @@ def test_export_in_memory_keras_model_to_int8_tflite(tmp_path) -> None:
     inspected = edgex.inspect(row["artifact"])
     assert inspected["inputs"][0]["shape"] == [1, 8, 8, 1] and inspected["inputs"][0]["dtype"] == "int8"
     assert isinstance(inspected["summary"]["operators"], int) and inspected["summary"]["fully integer"] is True
+    assert json.loads(run_edgex("inspect", row["artifact"], "--json").stdout) == inspected  # the CLI: same data
 
 
 def test_export_in_memory_torch_module_to_pte_and_tflite(tmp_path) -> None:
