@@ -20,6 +20,7 @@ import pytest
 import edgex
 from edgex.results import RowStatus, RunReport
 from tests.helpers import DEMO_CALIB, DEMO_KERAS, DEMO_LABELS, DEMO_VAL, ROOT, load_json, run_edgex
+from tests.test_torch_executorch import CUMSUM_FACTORY
 
 # Prints one JSON line the test reads: what a user would look at on the report, plus the output folder's listing.
 SUMMARY = """
@@ -146,29 +147,8 @@ def test_bad_keywords_and_inputs_raise_typed_errors(tmp_path) -> None:
 def test_row_scoped_converter_error_keeps_the_other_rows(tmp_path) -> None:
     """XNNPACK takes cumsum in no precision: fp32 runs it on a portable kernel, fp16 is refused inside the converter
     (a UsageError in the worker). That row fails with its reason; the fp32 row is still exported and validated."""
-    factory = tmp_path / "cumsum_net.py"
-    factory.write_text(
-        textwrap.dedent(
-            """
-            import torch
-            from torch import nn
-
-
-            class CumsumNet(nn.Module):
-                def __init__(self) -> None:
-                    super().__init__()
-                    self.fc = nn.Linear(8, 8)
-
-                def forward(self, x: torch.Tensor) -> torch.Tensor:
-                    return torch.cumsum(self.fc(x), dim=1)
-
-
-            def build():
-                torch.manual_seed(0)
-                return CumsumNet().eval(), (torch.randn(1, 8),)
-            """
-        )
-    )
+    factory = tmp_path / "scorer.py"
+    factory.write_text(CUMSUM_FACTORY)
     data = tmp_path / "x.npy"
     np.save(data, np.random.default_rng(0).standard_normal((32, 8)).astype(np.float32))
     result = run_edgex(
@@ -196,7 +176,7 @@ def test_row_scoped_converter_error_keeps_the_other_rows(tmp_path) -> None:
     assert rows["fp16"]["status"] == "export_failed" and rows["fp16"]["error_exit_code"] == 2
     assert "fp16 is unsupported for this model" in rows["fp16"]["error"] and "cumsum" in rows["fp16"]["error"]
     assert "❌" in result.stdout and "fp16 is unsupported" in result.stdout
-    assert sorted(p.name for p in (tmp_path / "dist").iterdir()) == ["cumsum_net_xnnpack_fp32.pte"]
+    assert sorted(p.name for p in (tmp_path / "dist").iterdir()) == ["scorer_xnnpack_fp32.pte"]
 
 
 def test_report_round_trips_through_json(demo_export) -> None:
