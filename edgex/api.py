@@ -23,7 +23,12 @@ from typing import TYPE_CHECKING, Any
 from edgex.errors import UsageError
 
 if TYPE_CHECKING:
+    from edgex.data.images import ImagePreprocess
+    from edgex.data.providers import DataSpec
+    from edgex.exporters import ExportOptions
+    from edgex.pipeline import ParityConfig
     from edgex.results import RunReport
+    from edgex.sources import SourceOptions
 
 __all__ = ["export", "inspect", "validate"]
 
@@ -219,7 +224,7 @@ def _with_backend(targets: tuple[str, ...], backend: str) -> tuple[str, ...]:
     return chosen
 
 
-def _source_options(chosen: dict[str, Any]) -> Any:
+def _source_options(chosen: dict[str, Any]) -> SourceOptions:
     from edgex.sources import SourceOptions
 
     return SourceOptions(
@@ -231,7 +236,7 @@ def _source_options(chosen: dict[str, Any]) -> Any:
     )
 
 
-def _export_options(chosen: dict[str, Any]) -> Any:
+def _export_options(chosen: dict[str, Any]) -> ExportOptions:
     from edgex.exporters import ExportOptions
 
     target_options = dict(chosen["target_options"] or {})
@@ -248,7 +253,7 @@ def _export_options(chosen: dict[str, Any]) -> Any:
     )
 
 
-def _preprocess(chosen: dict[str, Any]) -> Any:
+def _preprocess(chosen: dict[str, Any]) -> ImagePreprocess:
     from edgex.data.images import ImagePreprocess
 
     defaults = ImagePreprocess()
@@ -259,13 +264,13 @@ def _preprocess(chosen: dict[str, Any]) -> Any:
     )
 
 
-def _data_spec(spec: str | None, samples: int | None, chosen: dict[str, Any]) -> Any:
+def _data_spec(spec: str | None, samples: int | None, chosen: dict[str, Any]) -> DataSpec | None:
     from edgex.data.providers import DataSpec
 
     return DataSpec(spec, samples, _preprocess(chosen)) if spec is not None else None
 
 
-def _parity(data: str | None, labels: str | None, chosen: dict[str, Any]) -> Any:
+def _parity(data: str | None, labels: str | None, chosen: dict[str, Any]) -> ParityConfig:
     from edgex.parity.thresholds import Thresholds
     from edgex.pipeline import BenchConfig, ParityConfig
 

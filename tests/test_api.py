@@ -61,6 +61,7 @@ def test_export_in_memory_keras_model_to_int8_tflite(tmp_path) -> None:
     out = tmp_path / "dist"
     summary = _python(
         f"""
+        import os, tempfile
         import keras, numpy as np
         import edgex
 
@@ -72,6 +73,14 @@ def test_export_in_memory_keras_model_to_int8_tflite(tmp_path) -> None:
         labels = np.load({str(DEMO_LABELS)!r})
         report = edgex.export(model, to="tflite", quantize="int8", calib=calib, validate=val, labels=labels,
                               out=OUT, name="digits_api", runs=0)
+        # The in-memory model as the reference of a validation, too; its scratch folder goes as well.
+        def scratch():
+            return set(n for n in os.listdir(tempfile.gettempdir()) if n.startswith("edgex-validate-api-"))
+
+        before = scratch()
+        check = edgex.validate(model, report.rows[0].artifact.path, data=val, labels=labels, runs=0)
+        assert check.passed and check.rows[0].parity.headline().top1_agreement >= 97.0, check.rows
+        assert check.source.spec.startswith("keras.Model") and scratch() == before
         """
     )
     assert summary["passed"] is True and summary["exit_code"] == 0
