@@ -15,7 +15,7 @@ from edgex.cli_build import build_command, report_command
 from edgex.cli_edgetpu import edgetpu_group
 from edgex.cli_options import SpecType, accept_debug, check_conflicts, spec_options
 from edgex.errors import EdgexError, ExitCode
-from edgex.options import MODEL_THRESHOLDS, TARGET_OPTIONS, Text, options_for
+from edgex.options import Text
 
 EPILOG = "Exit codes: 0 ok, 1 parity failed, 2 bad input, 3 conversion failed, 4 missing dependency, 70 internal error."
 
@@ -30,64 +30,6 @@ def cli(debug: bool) -> None:
     """Convert trained models for on-device runtimes, quantize them, and prove they still behave."""
 
 
-def _parity_config(options: dict[str, Any], data_spec: str | None):
-    from edgex.data.providers import DataSpec
-    from edgex.pipeline import BenchConfig, ParityConfig
-
-    validation = DataSpec(data_spec, options["validation_samples"], _preprocess(options)) if data_spec else None
-    thresholds = [option.key for option in options_for("validate") if MODEL_THRESHOLDS in option.places]
-    return ParityConfig(
-        validation=validation,
-        labels=options["labels"],
-        class_output=options["class_output"],
-        threshold_overrides={key: options[key] for key in thresholds if options[key] is not None},
-        bench=BenchConfig(threads=options["threads"], warmup=options["warmup"], runs=options["runs"]),
-    )
-
-
-def _with_backend(targets: tuple[str, ...], backend: str | None) -> tuple[str, ...]:
-    """`--to executorch --backend portable` is spelled `--to executorch-portable` in the registry."""
-    if backend is None:
-        return targets
-    from edgex.errors import UsageError
-    from edgex.targets import get_target
-
-    chosen = tuple(f"executorch-{backend}" if get_target(name).format == "pte" else name for name in targets)
-    if chosen == targets and not any(name.startswith("executorch-") for name in targets):
-        raise UsageError("--backend applies to ExecuTorch targets", hint="add --to executorch")
-    return chosen
-
-
-def _target_options(options: dict[str, Any]) -> dict[str, Any]:
-    """Options that only some targets read (each target's module validates its own), keyed as in edgex.toml."""
-    chosen = (option for option in options_for("export") if TARGET_OPTIONS in option.places)
-    given = {option.key: options[option.name] for option in chosen if options[option.name] not in (None, False)}
-    return {key: str(value) if isinstance(value, Path) else value for key, value in given.items()}
-
-
-def _source_options(options: dict[str, Any]):
-    from edgex.sources import SourceOptions
-
-    return SourceOptions(
-        signature=options["signature"],
-        input_shapes=options["input_shapes"],
-        input_dtypes=tuple(options["input_dtypes"]),
-        weights=options["weights"],
-        dynamic_dims=options.get("dynamic_dims", ()),  # export only
-    )
-
-
-def _preprocess(options: dict[str, Any]):
-    from edgex.data.images import ImagePreprocess
-
-    defaults = ImagePreprocess()
-    return ImagePreprocess(
-        scale=options["scale"] if options["scale"] is not None else defaults.scale,
-        mean=options["mean"] or defaults.mean,
-        std=options["std"] or defaults.std,
-    )
-
-
 def _progress(debug: bool):
     """A spinner on stderr for interactive runs; plain step lines under --debug."""
     from rich.console import Console
@@ -99,13 +41,10 @@ def _progress(debug: bool):
     return status, lambda message: status.update(message)
 
 
-def _finish(report, options: dict[str, Any], debug: bool) -> int:
+def _finish(report: Any, debug: bool) -> int:
+    """Print the table (the API wrote the report files) and, under --debug, each failed row's traceback."""
     from rich.console import Console
 
-    from edgex.report.html import write_html
-    from edgex.report.json_report import write_json
-    from edgex.report.junit import write_junit
-    from edgex.report.markdown import write_markdown
     from edgex.report.table import render
 
     console = Console()
@@ -116,10 +55,6 @@ def _finish(report, options: dict[str, Any], debug: bool) -> int:
         for row in report.rows:
             if row.error_details:
                 click.echo(f"--- {row.target} {row.mode} ---\n{row.error_details}", err=True)
-    writers = (("report_json", write_json), ("report_md", write_markdown), ("junit", write_junit))
-    for key, writer in (*writers, ("report_html", write_html)):
-        if options.get(key):
-            writer(report, options[key])
     return int(report.exit_code)
 
 
@@ -142,39 +77,26 @@ def export(source: str, **options: Any) -> int:
     edgex export model.keras --to tflite -q int8 --calib calib/ --validate val/ --out dist/
     edgex export demo -q all
     """
-    from edgex.data.providers import DataSpec
-    from edgex.export import ExportConfig, run_export
-    from edgex.exporters import ExportOptions
+    from edgex import api
 
     check_conflicts("export")
     debug = _debug(options)
-    calibration = options["calibration"]
-    calibration_spec = (
-        DataSpec(calibration, options["calibration_samples"], _preprocess(options)) if calibration else None
-    )
-    config = ExportConfig(
-        source=source,
-        targets=_with_backend(options["targets"], options["backend"]),
-        modes=options["quantize"],
-        out_dir=options["out"],
-        force=options["force"],
-        name=options["name"],
-        source_options=_source_options(options),
-        export_options=ExportOptions(
-            io_dtype=options["io_dtype"],
-            batch_size=None if options["dynamic_batch"] else options["batch_size"] or 1,
-            channels_last_io=options["channels_last_io"],
-            target_options=_target_options(options),
+    report = _run_with_progress(
+        debug,
+        lambda on_step: api.export(
+            source,
+            to=options.pop("targets"),
+            quantize=options.pop("quantize"),
+            calib=options.pop("calibration"),
+            validate=options.pop("validation"),
+            labels=options.pop("labels"),
+            out=options.pop("out"),
+            debug=debug,
+            on_step=on_step,
+            **options,
         ),
-        calibration=calibration_spec,
-        parity=_parity_config(options, options["validation"]),
-        timeout=options["timeout"],
-        route=options["route"],
-        keep_intermediates=options["keep_intermediates"],
-        debug=debug,
     )
-    report = _run_with_progress(debug, lambda on_step: run_export(config, on_step))
-    return _finish(report, options, debug)
+    return _finish(report, debug)
 
 
 @cli.command(epilog=EPILOG)
@@ -196,19 +118,17 @@ def validate(source: str, artifacts: tuple[str, ...], **options: Any) -> int:
     \b
     edgex validate model.keras dist/model_int8.tflite --data val.npz --labels val_labels.npy
     """
-    from edgex.validation import ValidateConfig, run_validate
+    from edgex import api
 
     debug = _debug(options)
-    config = ValidateConfig(
-        source=source,
-        artifacts=artifacts,
-        mode=options["mode"],
-        source_options=_source_options(options),
-        parity=_parity_config(options, options["data"]),
-        debug=debug,
+    report = _run_with_progress(
+        debug,
+        lambda on_step: api.validate(
+            source, artifacts, data=options.pop("data"), labels=options.pop("labels"), debug=debug, on_step=on_step,
+            **options,
+        ),
     )
-    report = _run_with_progress(debug, lambda on_step: run_validate(config, on_step))
-    return _finish(report, options, debug)
+    return _finish(report, debug)
 
 
 @cli.command()

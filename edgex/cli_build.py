@@ -37,11 +37,11 @@ def build_command(config_path: Path | None, only: tuple[str, ...], force: bool, 
     from rich.console import Console
 
     from edgex.build.config import find_config, load_config
-    from edgex.build.junit import write_junit_matrix
     from edgex.build.runner import Build, BuildOptions, build_report, select_cells
-    from edgex.build.runs import runs_of
     from edgex.build.view import BuildProgress, render
     from edgex.report.files import write_text_atomic
+    from edgex.report.junit import write_junit_runs
+    from edgex.report.runs import runs_of
 
     debug = bool(options.pop("debug") or click.get_current_context().find_root().params.get("debug"))
     thresholds = [option for option in options_for(BUILD_COMMAND) if option.places == THRESHOLDS]
@@ -70,7 +70,7 @@ def build_command(config_path: Path | None, only: tuple[str, ...], force: bool, 
     written.append(report_json)
     runs = runs_of(document, str(report_json))
     if settings.junit:
-        write_junit_matrix(runs, settings.junit)
+        write_junit_runs(runs, settings.junit)
         written.append(settings.junit)
     if settings.report_html:
         from edgex.report.html import write_html_runs
@@ -94,9 +94,9 @@ def report_command(reports: tuple[Path, ...], html_path: Path | None, junit: Pat
     edgex report dist/edgex-build.json --html dist/report.html
     edgex report tflite.json executorch.json --html compare.html --junit junit.xml
     """
-    from edgex.build.junit import write_junit_matrix
-    from edgex.build.runs import load_runs
     from edgex.errors import UsageError
+    from edgex.report.junit import write_junit_runs
+    from edgex.report.runs import load_runs
 
     if html_path is None and junit is None:
         raise UsageError("nothing to write", hint="pass --html FILE and/or --junit FILE")
@@ -107,6 +107,6 @@ def report_command(reports: tuple[Path, ...], html_path: Path | None, junit: Pat
         write_html_runs(runs, html_path, title)
         click.echo(f"wrote {html_path}")
     if junit is not None:
-        write_junit_matrix(runs, junit, title)
+        write_junit_runs(runs, junit, title)
         click.echo(f"wrote {junit}")
     return 0

@@ -112,6 +112,25 @@ class RunReport:
             return ExitCode.PARITY_FAILED
         return ExitCode.OK
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunReport:
+        """A report read back from its JSON (edgex.report/1): what `edgex report` and `edgex build` render."""
+        from edgex.report.serialize import from_jsonable
+
+        report: RunReport = from_jsonable(cls, data)
+        return report
+
+    def to_dict(self) -> dict[str, Any]:
+        """The edgex.report/1 document the JSON writer writes."""
+        from edgex.report.json_report import report_dict
+
+        return report_dict(self)
+
+    @property
+    def passed(self) -> bool:
+        """Every row exported, and passed its parity checks where there was validation data."""
+        return self.exit_code is ExitCode.OK
+
     @property
     def verdict(self) -> str:
-        return "pass" if self.exit_code is ExitCode.OK else "fail"
+        return "pass" if self.passed else "fail"

@@ -15,7 +15,7 @@ import numpy as np
 
 from edgex.artifacts import sha256_tree, size_bytes
 from edgex.data.inputs import InputSet
-from edgex.errors import ConversionError, MissingDependencyError, UsageError
+from edgex.errors import ConversionError, EdgexError, UsageError
 from edgex.parity.compare import ParityResult, compare, latency_check, pair_names
 from edgex.parity.layout import describe_permutation, inverse_permutation, layout_permutation
 from edgex.parity.performance import LatencyStats, MemoryStats
@@ -204,7 +204,7 @@ def _validate_one(session: ParitySession, artifact: SourceRef, mode: Recipe, par
     )
     try:
         result, info = session.check(artifact, thresholds_for(mode.thresholds, parity.threshold_overrides))
-    except (ConversionError, MissingDependencyError) as exc:
+    except EdgexError as exc:  # row-scoped: the other artifacts are still validated
         row.status = RowStatus.EXPORT_FAILED
         row.error, row.error_exit_code, row.error_details = exc.one_line(), int(exc.exit_code), exc.details
         return row

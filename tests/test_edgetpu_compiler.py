@@ -102,7 +102,7 @@ def test_inspect_reads_the_darwinn_package(demo_compiled: dict[str, Any]) -> Non
     result = run_edgex("inspect", compiled, "--json")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)["summary"]
-    assert summary["custom ops"] == "edgetpu-custom-op"
+    assert summary["custom ops"] == ["edgetpu-custom-op"]
     assert summary["edge tpu"] == "compiled: 1 edgetpu-custom-op of 1 operators"
     assert summary["darwinn min runtime"] == "14"
     assert summary["darwinn compiler"] == "16.0.384591198"

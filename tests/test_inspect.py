@@ -32,8 +32,10 @@ def test_inspect_reports_each_mode(demo_export) -> None:
         assert any(op.startswith("CONV_2D") for op in info["op_histogram"]), tag
     int8 = _inspect(out / "digits_int8.tflite")
     assert int8["inputs"][0]["name"] == "image" and int8["inputs"][0]["dtype"] == "int8"
-    assert int8["inputs"][0]["shape"] == "1x8x8x1"
-    assert "scale=0.00392157" in int8["inputs"][0]["quantization"]
+    assert int8["inputs"][0]["shape"] == [1, 8, 8, 1]
+    quantization = int8["inputs"][0]["quantization"]
+    assert quantization["scales"] == [np.float32(1 / 255).item()] and quantization["zero_points"] == [-128]
+    assert int8["summary"]["signatures"] == ["serving_default"] and int8["summary"]["custom ops"] == []
     assert int8["outputs"][0]["dtype"] == "int8"
 
 

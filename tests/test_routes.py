@@ -93,7 +93,7 @@ def test_channels_last_io_from_pytorch_is_accounted_for_in_parity(nchw, tmp_path
         assert row["parity"]["layouts"] == {"pixels": "NCHW -> NHWC", "output_0": "NCHW -> NHWC"}
     assert rows["none"]["parity"]["outputs"][0]["max_abs_error"] < 1e-5
     info = json.loads(run_edgex("inspect", tmp_path / "dist" / "nchw_fp32.tflite", "--json").stdout)
-    assert info["inputs"][0]["shape"] == "1x6x10x3" and info["outputs"][0]["shape"] == "1x6x10x4"
+    assert info["inputs"][0]["shape"] == [1, 6, 10, 3] and info["outputs"][0]["shape"] == [1, 6, 10, 4]
 
 
 @covers("onnx2tf")

@@ -48,8 +48,8 @@ class CellOutcome:
 def export_config(job: CellJob):
     """The ExportConfig of `edgex export` with this cell's options (CLI threshold flags win over the file)."""
     from edgex.data.providers import DataSpec
-    from edgex.export import ExportConfig
     from edgex.exporters import ExportOptions
+    from edgex.exporting import ExportConfig
     from edgex.pipeline import BenchConfig, ParityConfig
     from edgex.sources import SourceOptions
 
@@ -93,7 +93,7 @@ def export_config(job: CellJob):
 
 def _build(job: CellJob, on_step: Callable[[str], None]) -> CellOutcome:
     from edgex.build.manifest import describe_artifacts
-    from edgex.export import run_export
+    from edgex.exporting import run_export
     from edgex.report.json_report import report_dict
 
     clock = time.perf_counter()
@@ -114,7 +114,7 @@ def _build(job: CellJob, on_step: Callable[[str], None]) -> CellOutcome:
 
 def reproduce(job: CellJob, expected: dict[str, str], on_step: Callable[[str], None]) -> dict[str, Any]:
     """Export the same inputs again, into a scratch folder, and compare every artifact's sha256 (no parity)."""
-    from edgex.export import run_export
+    from edgex.exporting import run_export
     from edgex.pipeline import ParityConfig
 
     on_step("exporting again to measure determinism")

@@ -13,9 +13,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from edgex.build.runs import headline_output
 from edgex.data.images import CHANNEL_COUNTS
+from edgex.parity.compare import ParityResult
 from edgex.registry import get_registry
+from edgex.report.serialize import from_jsonable, to_jsonable
 from edgex.results import RunReport
 from edgex.workers import import_target
 
@@ -118,7 +119,8 @@ def parity_summary(row: dict[str, Any]) -> dict[str, Any] | None:
     parity = row.get("parity")
     if not parity:
         return None
-    head = headline_output(row) or {}
+    headline = from_jsonable(ParityResult, parity).headline()  # the one headline pick of every writer
+    head = to_jsonable(headline) if headline else {}
     latency = parity.get("exported_latency") or {}
     reference_latency = parity.get("reference_latency") or {}
     return {

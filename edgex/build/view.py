@@ -4,16 +4,14 @@ row per artifact row with ✅ passed · ❎ parity failed · ❌ export failed, 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from edgex.build.runner import BuildResult, CellResult
-from edgex.build.runs import headline_output
-from edgex.parity.compare import FAILED_RELATION
-from edgex.results import ICON_STYLES, STATUS_ICONS
+from edgex.report.rows import metric_cells, note
+from edgex.results import ICON_STYLES, STATUS_ICONS, RowResult, RowStatus, RunReport
 
 HEADERS = (
     "",
@@ -78,45 +76,22 @@ def _cell_error(result: CellResult) -> str:
     return next((row["error"] for row in result.rows if row.get("error")), "export failed")
 
 
-def _failed_checks(row: dict[str, Any]) -> list[str]:
-    checks = [*row.get("checks", []), *((row.get("parity") or {}).get("checks", []))]
-    return [
-        f"{c['name']}{'[' + c['output'] + ']' if c['output'] else ''} {c['value']:.6g}{c['unit']} "
-        f"{FAILED_RELATION[c['comparison']]} {c['threshold']:g}{c['unit']}"
-        for c in checks
-        if not c["passed"]
-    ]
-
-
-def row_cells(result: CellResult, row: dict[str, Any]) -> list[str]:
-    """One table row for one report row (dicts of the edgex.report/1 JSON)."""
-    artifact = row.get("artifact")
-    head = headline_output(row)
-    parity = row.get("parity") or {}
-    latency = parity.get("exported_latency")
+def row_cells(result: CellResult, row: RowResult) -> list[str]:
+    """One table row for one report row: the export table's cells (edgex/report/rows.py) plus the build's."""
+    metrics = metric_cells(row)
     cells = [
-        STATUS_ICONS[row["status"]],
+        row.status.icon,
         result.cell.id,
-        row["mode"],
-        Path(artifact["path"]).name if artifact else "-",
-        f"{artifact['size_bytes'] / 1024:.1f} KB" if artifact else "-",
+        row.mode,
+        Path(row.artifact.path).name if row.artifact else "-",
+        f"{row.artifact.size_bytes / 1024:.1f} KB" if row.artifact else "-",
+        *(metrics[key] for key in ("top-1 agree", "accuracy", "cosine", "max |err|", "latency ms")),
+        "up to date" if result.up_to_date else f"built {result.outcome.seconds:.1f} s",
     ]
-    if head is None:
-        cells += ["-"] * 5
-    else:
-        cells.append(f"{head['top1_agreement']:.1f}%" if head.get("top1_agreement") is not None else "-")
-        accuracy = (head.get("reference_accuracy"), head.get("exported_accuracy"))
-        cells.append(f"{accuracy[0]:.1f} -> {accuracy[1]:.1f}%" if None not in accuracy else "-")
-        cells += [f"{head['cosine']:.5f}", f"{head['max_abs_error']:.2e}"]
-        cells.append(f"{latency['median_ms']:.3f}" if latency else "-")
-    cells.append("up to date" if result.up_to_date else f"built {result.outcome.seconds:.1f} s")
-    if row["status"] == "export_failed":
-        note = row.get("error") or "export failed"
-    else:
-        note = "; ".join(_failed_checks(row)) or ", ".join(row.get("notes", []))
-    if result.forgiven and row["status"] == "export_failed":
-        note = f"optional, not counted: {note}"
-    cells.append(note)
+    text = note(row)
+    if result.forgiven and row.status is RowStatus.EXPORT_FAILED:
+        text = f"optional, not counted: {text}"
+    cells.append(text)
     return cells
 
 
@@ -133,7 +108,8 @@ def render(build: BuildResult, console: Console, written: list[Path]) -> None:
             )
             table.add_row(*cells, style=ICON_STYLES["❌"])
             continue
-        for row in result.rows:
+        report = RunReport.from_dict(result.outcome.report) if result.outcome.report else None
+        for row in report.rows if report else []:
             cells = row_cells(result, row)
             table.add_row(*cells, style=ICON_STYLES[cells[0]])
     console.print(table)

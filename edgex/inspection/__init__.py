@@ -18,11 +18,29 @@ def inspectors() -> dict[str, str]:
 
 
 @dataclass(frozen=True)
+class Quantization:
+    """Affine quantization of a tensor, real = (q - zero_point) * scale: one scale, or one per channel on `axis`."""
+
+    scales: tuple[float, ...]
+    zero_points: tuple[int, ...]
+    axis: int | None = None  # per-channel quantization's axis
+
+    def describe(self) -> str:
+        if len(self.scales) > 1:
+            return f"per-channel ({len(self.scales)} scales, axis {self.axis})"
+        zero_point = self.zero_points[0] if self.zero_points else 0
+        return f"scale={self.scales[0]:.6g}, zero_point={zero_point}"
+
+
+@dataclass(frozen=True)
 class TensorRow:
     name: str
-    shape: str
+    shape: tuple[int | None, ...]  # None: a dynamic dimension
     dtype: str
-    quantization: str  # "scale=…, zero_point=…" or ""
+    quantization: Quantization | None = None
+
+    def describe_shape(self) -> str:
+        return "x".join("?" if d is None else str(d) for d in self.shape) or "scalar"
 
 
 @dataclass
@@ -31,7 +49,7 @@ class Inspection:
     format: str
     size_bytes: int
     sha256: str
-    summary: dict[str, str | int | float | bool | None]
+    summary: dict[str, str | int | float | bool | list[str] | None]  # numbers as numbers, names as lists
     inputs: list[TensorRow]
     outputs: list[TensorRow]
     op_histogram: dict[str, int]  # "CONV_2D v3" -> count

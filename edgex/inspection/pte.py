@@ -27,13 +27,13 @@ def inspect_pte(path: Path) -> Inspection:
     histogram = {f"{name} (delegate call)": count for name, count in forward["delegate_calls"].items()}
     histogram.update(sorted(forward["kernel_calls"].items(), key=lambda item: (-item[1], item[0])))
     summary = {
-        "methods": ", ".join(m["name"] for m in program["methods"]),
-        "delegates": ", ".join(sorted(set(forward["delegates"]))) or "(none: portable kernels only)",
+        "methods": [m["name"] for m in program["methods"]],
+        "delegates": sorted(set(forward["delegates"])),
         "kernels outside delegates": sum(forward["kernel_calls"].values()),
         "segments": program["segments"],
         "schema version": program["schema_version"],
     }
-    notes = []
+    notes = [] if forward["delegates"] else ["no delegates: portable kernels only"]
     if forward["kernel_calls"]:
         notes.append("kernels outside delegates run on the portable CPU kernels: " + ", ".join(forward["kernel_calls"]))
     return Inspection(
@@ -50,8 +50,8 @@ def inspect_pte(path: Path) -> Inspection:
 
 
 def _row(name: str, tensor: dict) -> TensorRow:
-    shape = "x".join(str(d) for d in tensor.get("shape", [])) or tensor.get("kind", "scalar")
-    return TensorRow(name, shape, tensor.get("dtype", "-"), "")
+    dtype = tensor.get("dtype") or tensor.get("kind", "-")  # a non-tensor value names its kind
+    return TensorRow(name, tuple(int(d) for d in tensor.get("shape", [])), dtype)
 
 
 def recipe_of(path: Path) -> str:

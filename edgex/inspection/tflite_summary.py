@@ -5,20 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from edgex.edgetpu.darwinn import edgetpu_inspection
-from edgex.inspection import Inspection, TensorRow
+from edgex.inspection import Inspection, Quantization, TensorRow
 from edgex.inspection.tflite import TFLiteModel, TFLiteTensor, read_tflite
 
 
 def _row(name: str, tensor: TFLiteTensor) -> TensorRow:
     dims = tensor.shape_signature if tensor.dynamic else tensor.shape
-    quant = ""
+    quant = None
     if tensor.quant is not None:
-        if tensor.quant.per_channel:
-            quant = f"per-channel ({len(tensor.quant.scales)} scales, axis {tensor.quant.axis})"
-        else:
-            zero_point = tensor.quant.zero_points[0] if tensor.quant.zero_points else 0
-            quant = f"scale={tensor.quant.scales[0]:.6g}, zero_point={zero_point}"
-    return TensorRow(name, "x".join("?" if d < 0 else str(d) for d in dims), tensor.dtype, quant)
+        quant = Quantization(
+            scales=tuple(float(s) for s in tensor.quant.scales),
+            zero_points=tuple(int(z) for z in tensor.quant.zero_points),
+            axis=int(tensor.quant.axis) if tensor.quant.per_channel else None,
+        )
+    return TensorRow(name, tuple(None if d < 0 else int(d) for d in dims), tensor.dtype, quant)
 
 
 def _io_rows(model: TFLiteModel, kind: str) -> list[TensorRow]:
@@ -38,7 +38,7 @@ def inspect_tflite(path: Path) -> Inspection:
         histogram[key] = histogram.get(key, 0) + 1
     summary = {
         "schema version": model.schema_version,
-        "signatures": ", ".join(model.signatures) or "(none)",
+        "signatures": list(model.signatures),
         "subgraphs": model.subgraph_count,
         "operators": len(model.ops),
         "tensors": len(model.tensors),
@@ -47,7 +47,7 @@ def inspect_tflite(path: Path) -> Inspection:
         "fully integer": model.fully_integer,
         "dynamic shapes": any(t.dynamic for t in model.tensors),
         "min runtime version": model.min_runtime_version,
-        "custom ops": ", ".join(sorted({op.name for op in model.ops if op.custom})) or "(none)",
+        "custom ops": sorted({op.name for op in model.ops if op.custom}),
     }
     edgetpu_summary, edgetpu_notes = edgetpu_inspection(model)  # compiled Edge TPU models: package, CPU ops
     summary.update(edgetpu_summary)

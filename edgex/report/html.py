@@ -13,10 +13,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from edgex.build.runs import Run, headline_output, runs_of
+from edgex.parity.compare import Check
+from edgex.parity.metrics import OutputMetrics
 from edgex.report import plots
 from edgex.report.files import write_text_atomic
-from edgex.results import RunReport
+from edgex.report.runs import Run, run_of
+from edgex.results import RowResult, RunReport
 
 STATUS_TEXT = {"passed": "passed", "exported": "exported", "parity_failed": "parity failed", "export_failed": "failed"}
 STYLE = """
@@ -43,13 +45,17 @@ def _cell(text: str, key: str | None = None, value: Any = None, css: str = "") -
     return f'<td class="{css}"{data}>{_e(text)}</td>'
 
 
-def _artifact_rows(runs: list[Run]) -> list[tuple[str, Run, dict[str, Any]]]:
+def _headline(row: RowResult) -> OutputMetrics | None:
+    return row.parity.headline() if row.parity else None
+
+
+def _artifact_rows(runs: list[Run]) -> list[tuple[str, Run, RowResult]]:
     """(plot label, run, row) for every row that produced an artifact."""
     found = []
     for run in runs:
-        for row in run.report["rows"] if run.report else []:
-            if row.get("artifact"):
-                name = Path(row["artifact"]["path"]).name
+        for row in run.report.rows if run.report else []:
+            if row.artifact:
+                name = Path(row.artifact.path).name
                 found.append((f"{run.label}\n{name}" if len(runs) > 1 else name, run, row))
     return found
 
@@ -71,7 +77,7 @@ def _summary_table(runs: list[Run]) -> str:
     )
     lines = ['<table id="summary"><thead><tr>' + "".join(f"<th>{h}</th>" for h in headers) + "</tr></thead><tbody>"]
     for run in runs:
-        if not run.report or not run.report["rows"]:
+        if not run.report or not run.report.rows:
             status = "skipped" if run.skipped else "export_failed"
             lines.append(
                 f'<tr data-run="{_e(run.label)}">{_cell(run.label, css="text")}'
@@ -79,27 +85,26 @@ def _summary_table(runs: list[Run]) -> str:
                 f'<td class="text" colspan="10">{_e(run.error or "no report")}</td></tr>'
             )
             continue
-        for row in run.report["rows"]:
-            artifact = row.get("artifact") or {}
-            head = headline_output(row) or {}
-            latency = (row.get("parity") or {}).get("exported_latency") or {}
-            status = "skipped" if run.skipped and row["status"] == "export_failed" else row["status"]
-            label = "optional: " + STATUS_TEXT[row["status"]] if status == "skipped" else STATUS_TEXT[row["status"]]
+        for row in run.report.rows:
+            head = _headline(row)
+            latency = row.parity.exported_latency if row.parity else None
+            status = "skipped" if run.skipped and row.status == "export_failed" else row.status.value
+            label = "optional: " + STATUS_TEXT[row.status] if status == "skipped" else STATUS_TEXT[row.status]
             cells = [
                 _cell(run.label, css="text"),
                 f'<td class="text"><span class="badge {status}" data-key="status">{_e(label)}</span></td>',
-                _cell(row["target"], css="text"),
-                _cell(row["mode"], css="text"),
-                _cell(Path(artifact["path"]).name if artifact else "-", css="text"),
-                _number(artifact.get("size_bytes"), "size_bytes", lambda v: f"{v / 1024:.1f}"),
-                _number(head.get("top1_agreement"), "top1_agreement", lambda v: f"{v:.1f}"),
+                _cell(row.target, css="text"),
+                _cell(row.mode, css="text"),
+                _cell(Path(row.artifact.path).name if row.artifact else "-", css="text"),
+                _number(row.artifact.size_bytes if row.artifact else None, "size_bytes", lambda v: f"{v / 1024:.1f}"),
+                _number(head.top1_agreement if head else None, "top1_agreement", lambda v: f"{v:.1f}"),
                 _accuracy(head),
-                _number(head.get("cosine"), "cosine", lambda v: f"{v:.5f}"),
-                _number(head.get("snr_db"), "snr_db", lambda v: f"{v:.1f}"),
-                _number(head.get("max_abs_error"), "max_abs_error", lambda v: f"{v:.2e}"),
-                _number(latency.get("median_ms"), "median_ms", lambda v: f"{v:.3f}"),
+                _number(head.cosine if head else None, "cosine", lambda v: f"{v:.5f}"),
+                _number(head.snr_db if head else None, "snr_db", lambda v: f"{v:.1f}"),
+                _number(head.max_abs_error if head else None, "max_abs_error", lambda v: f"{v:.2e}"),
+                _number(latency.median_ms if latency else None, "median_ms", lambda v: f"{v:.3f}"),
             ]
-            lines.append(f'<tr data-run="{_e(run.label)}" data-mode="{_e(row["mode"])}">' + "".join(cells) + "</tr>")
+            lines.append(f'<tr data-run="{_e(run.label)}" data-mode="{_e(row.mode)}">' + "".join(cells) + "</tr>")
     lines.append("</tbody></table>")
     return "\n".join(lines)
 
@@ -108,8 +113,8 @@ def _number(value: float | None, key: str, fmt: Any) -> str:
     return _cell("-") if value is None else _cell(fmt(value), key, repr(value))
 
 
-def _accuracy(head: dict[str, Any]) -> str:
-    reference, exported = head.get("reference_accuracy"), head.get("exported_accuracy")
+def _accuracy(head: OutputMetrics | None) -> str:
+    reference, exported = (head.reference_accuracy, head.exported_accuracy) if head else (None, None)
     if reference is None or exported is None:
         return _cell("-")
     return _cell(f"{reference:.1f} -> {exported:.1f}", "exported_accuracy", repr(exported))
@@ -118,13 +123,13 @@ def _accuracy(head: dict[str, Any]) -> str:
 def _checks(runs: list[Run]) -> str:
     parts = ["<h2>Checks</h2>"]
     for run in runs:
-        for row in run.report["rows"] if run.report else []:
-            checks = [*row.get("checks", []), *((row.get("parity") or {}).get("checks", []))]
-            failed = sum(1 for c in checks if not c["passed"])
-            summary = f"{run.label} {row['target']} {row['mode']}: {len(checks) - failed}/{len(checks)} checks passed"
+        for row in run.report.rows if run.report else []:
+            checks = [*row.checks, *(row.parity.checks if row.parity else [])]
+            failed = sum(1 for c in checks if not c.passed)
+            summary = f"{run.label} {row.target} {row.mode}: {len(checks) - failed}/{len(checks)} checks passed"
             body = "".join(_check_row(c) for c in checks)
-            notes = "".join(f'<p class="note">{_e(n)}</p>' for n in ([row["error"]] if row.get("error") else []))
-            notes += "".join(f'<p class="note">{_e(n)}</p>' for n in row.get("notes", []))
+            notes = "".join(f'<p class="note">{_e(n)}</p>' for n in ([row.error] if row.error else []))
+            notes += "".join(f'<p class="note">{_e(n)}</p>' for n in row.notes)
             parts.append(
                 f"<details{' open' if failed else ''}><summary>{_e(summary)}</summary>{notes}"
                 "<table><thead><tr><th>check</th><th>output</th><th>value</th><th>threshold</th><th>result</th></tr>"
@@ -133,14 +138,14 @@ def _checks(runs: list[Run]) -> str:
     return "\n".join(parts)
 
 
-def _check_row(check: dict[str, Any]) -> str:
-    value = f"{check['value']:.6g}{check['unit']}"
-    threshold = f"{check['comparison']} {check['threshold']:g}{check['unit']}"
-    result = "pass" if check["passed"] else "fail"
+def _check_row(check: Check) -> str:
+    value = f"{check.value:.6g}{check.unit}"
+    threshold = f"{check.comparison} {check.threshold:g}{check.unit}"
+    result = "pass" if check.passed else "fail"
     return (
-        f"<tr>{_cell(check['name'], css='text')}{_cell(check['output'] or '-', css='text')}"
-        f"{_cell(value, 'value', repr(check['value']))}{_cell(threshold)}"
-        f'<td class="text"><span class="badge {result}">{"ok" if check["passed"] else "FAILED"}</span></td></tr>'
+        f"<tr>{_cell(check.name, css='text')}{_cell(check.output or '-', css='text')}"
+        f"{_cell(value, 'value', repr(check.value))}{_cell(threshold)}"
+        f'<td class="text"><span class="badge {result}">{"ok" if check.passed else "FAILED"}</span></td></tr>'
     )
 
 
@@ -158,13 +163,12 @@ def _plots(runs: list[Run]) -> str:
     histograms: dict[str, list[plots.Series]] = {}
     samples: list[plots.Series] = []
     for label, _run, row in rows:
-        outputs = (row.get("parity") or {}).get("outputs", [])
-        for output in outputs:
-            if output.get("error_histogram"):
-                histograms.setdefault(output["output"], []).append(plots.Series(label, output["error_histogram"]))
-        head = headline_output(row)
-        if head and head.get("value_sample"):
-            samples.append(plots.Series(label, head["value_sample"]))
+        for output in row.parity.outputs if row.parity else []:
+            if output.error_histogram:
+                histograms.setdefault(output.output, []).append(plots.Series(label, output.error_histogram))
+        head = _headline(row)
+        if head and head.value_sample:
+            samples.append(plots.Series(label, head.value_sample))
     for output, series in histograms.items():
         figures.append(
             _figure(
@@ -178,43 +182,41 @@ def _plots(runs: list[Run]) -> str:
     latency: list[plots.Series] = []
     for run in runs:
         run_rows = [(label, row) for label, r, row in rows if r is run]
-        reference = next(
-            ((row["parity"] or {}).get("reference_latency") for _, row in run_rows if row.get("parity")), None
-        )
-        if reference and reference.get("timings_ms"):
-            latency.append(plots.Series(f"{run.label}\nreference", reference["timings_ms"]))
+        reference = next((row.parity.reference_latency for _, row in run_rows if row.parity), None)
+        if reference and reference.timings_ms:
+            latency.append(plots.Series(f"{run.label}\nreference", list(reference.timings_ms)))
         for label, row in run_rows:
-            timings = ((row.get("parity") or {}).get("exported_latency") or {}).get("timings_ms")
-            if timings:
-                latency.append(plots.Series(label, timings))
+            exported = row.parity.exported_latency if row.parity else None
+            if exported and exported.timings_ms:
+                latency.append(plots.Series(label, list(exported.timings_ms)))
     if latency:
         figures.append(_figure("latency", plots.latency_boxes(latency), "Latency per artifact and reference (ms)"))
-    sizes = [plots.Series(label, row["artifact"]["size_bytes"]) for label, _, row in rows]
+    sizes = [plots.Series(label, row.artifact.size_bytes) for label, _, row in rows if row.artifact]
     if sizes:
         figures.append(_figure("size", plots.size_bars(sizes), "Artifact sizes"))
     figures += _accuracy_figure(rows)
     return "<h2>Plots</h2>\n" + ("\n".join(figures) if figures else '<p class="note">no plot data in these reports</p>')
 
 
-def _accuracy_figure(rows: list[tuple[str, Run, dict[str, Any]]]) -> list[str]:
+def _accuracy_figure(rows: list[tuple[str, Run, RowResult]]) -> list[str]:
     """Accuracy against labels when every artifact has it, else top-1 agreement with the reference."""
-    heads = [(label, run, row, headline_output(row)) for label, run, row in rows]
-    heads = [item for item in heads if item[3] is not None]
+    heads = [(label, run, row, head) for label, run, row in rows if (head := _headline(row)) is not None]
     if not heads:
         return []
-    with_labels = all(h.get("exported_accuracy") is not None for *_, h in heads)
+    with_labels = all(head.exported_accuracy is not None for *_, head in heads)
     key, metric = ("exported_accuracy", "accuracy") if with_labels else ("top1_agreement", "top-1 agreement")
     series = [
-        plots.Series(label, (row["artifact"]["size_bytes"], h[key]))
-        for label, _, row, h in heads
-        if h.get(key) is not None
+        plots.Series(label, (row.artifact.size_bytes, getattr(head, key)))
+        for label, _, row, head in heads
+        if row.artifact and getattr(head, key) is not None
     ]
     if not series:
         return []
     references: dict[str, float] = {}
     if with_labels:
         for _label, run, _row, head in heads:
-            references.setdefault(Path(run.report["source"]["spec"]).name, head["reference_accuracy"])
+            if run.report is not None and head.reference_accuracy is not None:
+                references.setdefault(Path(run.report.source.spec).name, head.reference_accuracy)
     png = plots.accuracy_vs_size(series, metric, sorted(references.items()))
     return [_figure("accuracy-vs-size", png, f"{metric.capitalize()} vs artifact size")]
 
@@ -224,7 +226,7 @@ def html_report(runs: list[Run], title: str) -> str:
     verdict = "fail" if failed else "pass"
     versions: dict[str, str] = {}
     for run in runs:
-        versions.update((run.report or {}).get("versions", {}))
+        versions.update(run.report.versions if run.report else {})
     generated = datetime.now(UTC).isoformat(timespec="seconds")
     errors = "".join(
         f'<p class="note" data-run="{_e(r.label)}">{_e(r.label)}: {_e(r.error)}</p>' for r in runs if r.error
@@ -253,7 +255,4 @@ def write_html_runs(runs: list[Run], path: Path, title: str) -> None:
 
 def write_html(report: RunReport, path: Path) -> None:
     """--report-html of export and validate."""
-    from edgex.report.json_report import report_dict
-
-    runs = runs_of(report_dict(report), str(path))
-    write_html_runs(runs, path, f"edgex {report.command}: {report.source.spec}")
+    write_html_runs([run_of(report)], path, f"edgex {report.command}: {report.source.spec}")

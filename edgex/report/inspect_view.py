@@ -11,7 +11,14 @@ from edgex.inspection import Inspection
 from edgex.report.serialize import to_jsonable
 
 
+def _display(value: object) -> str:
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "(none)"
+    return "-" if value is None else str(value)
+
+
 def print_inspection(inspection: Inspection, as_json: bool) -> None:
+    """JSON is edgex.inspect()'s dict (numbers as numbers, shapes as lists); the tables are for people."""
     console = Console()
     if as_json:
         console.print_json(json.dumps(to_jsonable(inspection)))
@@ -22,14 +29,15 @@ def print_inspection(inspection: Inspection, as_json: bool) -> None:
     summary.add_row("size", f"{inspection.size_bytes:,} bytes")
     summary.add_row("sha256", inspection.sha256)
     for key, value in inspection.summary.items():
-        summary.add_row(key, "-" if value is None else str(value))
+        summary.add_row(key, _display(value))
     console.print(summary)
     for title, rows in (("inputs", inspection.inputs), ("outputs", inspection.outputs)):
         table = Table(title=title, title_justify="left")
         for column in ("name", "shape", "dtype", "quantization"):
             table.add_column(column)
         for row in rows:
-            table.add_row(row.name, row.shape, row.dtype, row.quantization or "-")
+            quantization = row.quantization.describe() if row.quantization else "-"
+            table.add_row(row.name, row.describe_shape(), row.dtype, quantization)
         console.print(table)
     ops = Table(title="operators", title_justify="left")
     ops.add_column("operator")

@@ -19,7 +19,7 @@ class Series:
     """One artifact (or reference) in a plot."""
 
     label: str
-    values: Any  # whatever the plot needs: a histogram dict, a value sample, timings, a number
+    values: Any  # whatever the plot needs: an ErrorHistogram, a ValueSample, timings, a number
 
 
 def _pyplot() -> Any:
@@ -41,21 +41,16 @@ def _png(figure: Any) -> bytes:
     return buffer.getvalue()
 
 
-def _edges(histogram: dict[str, Any]) -> list[float]:
-    low, per_decade = histogram["log10_low"], histogram["bins_per_decade"]
-    return [10.0 ** (low + i / per_decade) for i in range(len(histogram["counts"]) + 1)]
-
-
 def error_histogram(output: str, series: list[Series]) -> bytes:
     """|reference - exported| per element, one step line per artifact, on fixed log-spaced bins."""
     plt = _pyplot()
     figure, axes = plt.subplots(figsize=(8, 3.6))
     for item in series:
-        histogram = item.values
-        total = sum(histogram["counts"]) + histogram["zeros"] + histogram["underflow"] + histogram["overflow"]
-        shares = [100.0 * count / total for count in histogram["counts"]] if total else histogram["counts"]
-        label = f"{item.label} ({histogram['zeros']} exact)" if histogram["zeros"] else item.label
-        axes.stairs(shares, _edges(histogram), label=label, linewidth=1.6)
+        histogram = item.values  # an ErrorHistogram
+        total = sum(histogram.counts) + histogram.zeros + histogram.underflow + histogram.overflow
+        shares = [100.0 * count / total for count in histogram.counts] if total else list(histogram.counts)
+        label = f"{item.label} ({histogram.zeros} exact)" if histogram.zeros else item.label
+        axes.stairs(shares, histogram.edges(), label=label, linewidth=1.6)
     axes.set_xscale("log")
     axes.set_xlabel(f"|reference - exported| of '{output}' (per element)")
     axes.set_ylabel("% of elements")
@@ -74,8 +69,8 @@ def scatter(series: list[Series]) -> bytes:
     for axes in grid.flat[len(series) :]:
         axes.set_visible(False)
     for axes, item in zip(grid.flat, series, strict=False):
-        sample = item.values
-        reference, exported = sample["reference"], sample["exported"]
+        sample = item.values  # a ValueSample
+        reference, exported = sample.reference, sample.exported
         low, high = min(*reference, *exported), max(*reference, *exported)
         axes.plot([low, high], [low, high], color="grey", linewidth=0.8, linestyle="--")
         axes.scatter(reference, exported, s=6, alpha=0.6)
@@ -83,7 +78,7 @@ def scatter(series: list[Series]) -> bytes:
         axes.set_xlabel("reference", fontsize=8)
         axes.set_ylabel("exported", fontsize=8)
         axes.tick_params(labelsize=7)
-    figure.suptitle(f"reference vs exported ({len(series[0].values['reference'])}-element samples)", fontsize=10)
+    figure.suptitle(f"reference vs exported ({len(series[0].values.reference)}-element samples)", fontsize=10)
     return _png(figure)
 
 

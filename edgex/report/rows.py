@@ -20,6 +20,7 @@ HEADERS = (
     "latency ms",
     "note",
 )
+METRIC_HEADERS = HEADERS[5:11]
 
 
 def _size(row: RowResult, float_sizes: dict[str, int]) -> str:
@@ -32,7 +33,8 @@ def _size(row: RowResult, float_sizes: dict[str, int]) -> str:
     return text
 
 
-def _note(row: RowResult) -> str:
+def note(row: RowResult) -> str:
+    """The last column: the error, the failed checks, or the row's notes."""
     if row.status is RowStatus.EXPORT_FAILED:
         return row.error or "export failed"
     failed = row.failed_checks
@@ -43,6 +45,29 @@ def _note(row: RowResult) -> str:
     return ", ".join(row.notes)
 
 
+def metric_cells(row: RowResult) -> dict[str, str]:
+    """The parity columns (by header) of one row: its headline output's metrics and the exported latency."""
+    parity = row.parity
+    head = parity.headline() if parity else None
+    if parity is None or head is None:
+        return dict.fromkeys(METRIC_HEADERS, "-")
+    accuracy = "-"
+    if head.reference_accuracy is not None and head.exported_accuracy is not None:
+        accuracy = f"{head.reference_accuracy:.1f} -> {head.exported_accuracy:.1f}%"
+    latency = "-"
+    if parity.exported_latency is not None:
+        ratio = parity.latency_ratio
+        latency = f"{parity.exported_latency.median_ms:.3f}" + (f" ({ratio:.2f}x)" if ratio is not None else "")
+    return {
+        "top-1 agree": f"{head.top1_agreement:.1f}%" if head.top1_agreement is not None else "-",
+        "accuracy": accuracy,
+        "cosine": f"{head.cosine:.5f}",
+        "SNR": f"{head.snr_db:.1f} dB",
+        "max |err|": f"{head.max_abs_error:.2e}",
+        "latency ms": latency,
+    }
+
+
 def row_cells(row: RowResult, float_sizes: dict[str, int]) -> list[str]:
     cells = [
         row.status.icon,
@@ -51,25 +76,7 @@ def row_cells(row: RowResult, float_sizes: dict[str, int]) -> list[str]:
         Path(row.artifact.path).name if row.artifact else "-",
         _size(row, float_sizes),
     ]
-    parity = row.parity
-    head = parity.headline() if parity else None
-    if head is None:
-        cells += ["-"] * 6
-    else:
-        cells.append(f"{head.top1_agreement:.1f}%" if head.top1_agreement is not None else "-")
-        if head.reference_accuracy is not None and head.exported_accuracy is not None:
-            cells.append(f"{head.reference_accuracy:.1f} -> {head.exported_accuracy:.1f}%")
-        else:
-            cells.append("-")
-        cells += [f"{head.cosine:.5f}", f"{head.snr_db:.1f} dB", f"{head.max_abs_error:.2e}"]
-        if parity.exported_latency is not None:
-            ratio = parity.latency_ratio
-            suffix = f" ({ratio:.2f}x)" if ratio is not None else ""
-            cells.append(f"{parity.exported_latency.median_ms:.3f}{suffix}")
-        else:
-            cells.append("-")
-    cells.append(_note(row))
-    return cells
+    return [*cells, *metric_cells(row).values(), note(row)]
 
 
 def summary_rows(report: RunReport) -> list[list[str]]:

@@ -1,4 +1,6 @@
-"""`edgex export`: convert a source to every requested target x quantization mode, then prove parity."""
+"""`edgex export`: convert a source to every requested target x quantization mode, then prove parity.
+
+Named `exporting` so that the package attribute `edgex.export` stays the public API function (edgex/api.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from pathlib import Path
 from edgex.artifacts import prepare_output_dir, refuse_overwrite, sha256_tree, size_bytes, staged_file
 from edgex.data.inputs import InputSet
 from edgex.data.providers import DataSpec, load_inputs
-from edgex.errors import ConversionError, EdgexError, MissingDependencyError, UsageError
+from edgex.errors import ConversionError, EdgexError, UsageError
 from edgex.exporters import ConversionOutcome, ConversionRequest, ExportOptions
 from edgex.parity.thresholds import thresholds_for
 from edgex.pipeline import (
@@ -214,7 +216,7 @@ def _export_one(
         try:
             with staged_file(job.path, config.force) as temp_path:
                 outcome = _convert_route(pool, job, route, ref, calibration, config, temp_path, on_step)
-        except (ConversionError, MissingDependencyError, UsageError) as exc:  # a route's failure stays on its row
+        except EdgexError as exc:  # row-scoped: a route's failure stays on its row; the exit code summarises
             attempts.append({"route": route.describe(), "error": exc.one_line()})
             last_error: EdgexError = exc
             continue
@@ -255,7 +257,7 @@ def _export_one(
     )
     try:
         parity, info = session.check(artifact, thresholds_for(job.mode.thresholds, config.parity.threshold_overrides))
-    except (ConversionError, MissingDependencyError) as exc:
+    except EdgexError as exc:  # row-scoped: the other rows still run; the exit code summarises them
         return _failed(row, exc)
     row.parity = parity
     row.runtime = info.runtime
