@@ -4,6 +4,7 @@ Named `exporting` so that the package attribute `edgex.export` stays the public 
 
 from __future__ import annotations
 
+import copy
 import shutil
 import tempfile
 import time
@@ -209,6 +210,7 @@ def _export_one(
     row = RowResult(target=job.target.name, mode=job.mode.name, status=RowStatus.EXPORTED, route=job.route.describe())
     clock = time.perf_counter()
     attempts: list[dict[str, str]] = []
+    errors: list[EdgexError] = []
     outcome: ConversionOutcome | None = None
     for route in (job.route, *job.fallbacks):
         if attempts:
@@ -218,13 +220,13 @@ def _export_one(
                 outcome = _convert_route(pool, job, route, ref, calibration, config, temp_path, on_step)
         except EdgexError as exc:  # row-scoped: a route's failure stays on its row; the exit code summarises
             attempts.append({"route": route.describe(), "error": exc.one_line()})
-            last_error: EdgexError = exc
+            errors.append(exc)
             continue
         row.route = route.describe()
         break
     if outcome is None:
         row.details["attempts"] = attempts
-        return _failed(row, last_error if len(attempts) == 1 else _all_routes_failed(attempts, last_error))
+        return _failed(row, errors[0] if len(errors) == 1 else _all_routes_failed(attempts, errors[0]))
     if attempts:
         row.details["attempts"] = attempts
         row.notes.append(
@@ -343,15 +345,12 @@ def _finalize(job: ExportJob, ref: SourceRef, config: ExportConfig, on_step: Cal
     return import_target(job.target.finalize)(request)
 
 
-def _all_routes_failed(attempts: list[dict[str, str]], last: EdgexError) -> EdgexError:
-    """Every route failed: the first (preferred) route's error leads, the others follow in the details."""
-    first = attempts[0]
+def _all_routes_failed(attempts: list[dict[str, str]], first: EdgexError) -> EdgexError:
+    """Every route failed: the preferred route's error leads (and sets the exit code); the others follow."""
     others = "; ".join(f"{a['route']}: {a['error']}" for a in attempts[1:])
-    error = ConversionError(
-        f"{first['error']} (also failed: {len(attempts) - 1} fallback route(s))",
-        hint=f"fallbacks tried: {others}",
-        details=last.details,
-    )
+    error = copy.copy(first)
+    error.message = f"{first.message} (also failed: {len(attempts) - 1} fallback route(s))"
+    error.hint = f"fallbacks tried: {others}"
     return error
 
 
