@@ -4,8 +4,8 @@ onnx2torch 1.5.15 knows operators up to opset 17, and its Reshape reads the targ
 torch.export refuses as data-dependent. The ONNX repair passes (exporters/_onnx_repair.py: static shapes, opset
 17, initializer inputs dropped, shape arithmetic folded) run first; then two small passes, each preserving
 meaning: `allowzero=1` is dropped from Reshapes whose constant shape has no 0 (then it changes nothing); and
-after onnx2torch, Reshapes with constant shapes become plain `torch.reshape` calls with static sizes (a 0,
-"copy this dimension", resolved by shape propagation on the example inputs).
+after onnx2torch, Reshape / Squeeze / Unsqueeze with constant shape or axes operands become plain torch calls with
+static arguments (a reshape's 0, "copy this dimension", resolved by shape propagation on the example inputs).
 
 onnx2torch imports torchvision for two operators (NonMaxSuppression, RoiAlign). PyPI's torchvision wheel links
 CUDA builds of libtorch and cannot load beside the CPU torch edgex pins, so when it does not import, this worker
@@ -97,28 +97,50 @@ def _normalised(model: Any) -> Any:
     return model
 
 
-def _freeze_constant_reshapes(module: Any, examples: tuple[Any, ...]) -> None:
+def _unsqueeze(tensor: Any, axes: tuple[int, ...]) -> Any:
+    """ONNX Unsqueeze: axes index the output, so insert them in ascending order (negatives counted from its end)."""
+    rank = tensor.dim() + len(axes)
+    for axis in sorted(a % rank for a in axes):
+        tensor = tensor.unsqueeze(axis)
+    return tensor
+
+
+def _freeze_constant_operands(module: Any, examples: tuple[Any, ...]) -> list[str]:
+    """Reshape, Squeeze and Unsqueeze whose shape/axes operand is a constant become plain torch calls with static
+    arguments: onnx2torch reads those operands at run time (`.item()`, `sort`), which torch.export refuses as
+    data-dependent. Returns the ONNX op kinds it froze."""
     import torch
     from onnx2torch.node_converters.reshape import OnnxReshape
+    from onnx2torch.node_converters.squeeze import OnnxSqueezeDynamicAxes
+    from onnx2torch.node_converters.unsqueeze import OnnxUnsqueezeDynamicAxes
     from torch.fx.passes.shape_prop import ShapeProp
 
     ShapeProp(module).propagate(*examples)
     graph = module.graph
+    frozen: list[str] = []
     for node in list(graph.nodes):
-        if node.op != "call_module" or not isinstance(module.get_submodule(node.target), OnnxReshape):
+        if node.op != "call_module" or len(node.args) < 2 or getattr(node.args[1], "op", None) != "get_attr":
             continue
-        source, shape_node = node.args[0], node.args[1]
-        if shape_node.op != "get_attr":
+        kind = module.get_submodule(node.target)
+        values = [int(v) for v in module.get_buffer(node.args[1].target).reshape(-1).tolist()]
+        source = node.args[0]
+        if isinstance(kind, OnnxReshape):
+            sizes = source.meta["tensor_meta"].shape
+            call = (torch.reshape, (source, tuple(int(sizes[i]) if d == 0 else d for i, d in enumerate(values))))
+        elif isinstance(kind, OnnxSqueezeDynamicAxes):
+            call = (torch.squeeze, (source, tuple(values)))
+        elif isinstance(kind, OnnxUnsqueezeDynamicAxes):
+            call = (_unsqueeze, (source, tuple(values)))
+        else:
             continue
-        shape = [int(v) for v in module.get_buffer(shape_node.target).tolist()]
-        sizes = source.meta["tensor_meta"].shape
-        static = tuple(int(sizes[i]) if d == 0 else d for i, d in enumerate(shape))
         with graph.inserting_after(node):
-            replacement = graph.call_function(torch.reshape, (source, static))
+            replacement = graph.call_function(*call)
         node.replace_all_uses_with(replacement)
         graph.erase_node(node)
+        frozen.append(type(kind).__name__)
     graph.eliminate_dead_code()
     module.recompile()
+    return frozen
 
 
 def _examples(graph: Any, options: Any) -> tuple[Any, ...]:
@@ -155,7 +177,7 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
         examples = _examples(graph.graph, request.options)
         try:
             module = onnx2torch.convert(_normalised(graph)).eval()
-            _freeze_constant_reshapes(module, examples)
+            frozen = _freeze_constant_operands(module, examples)
             torch.export.save(torch.export.export(module, examples), str(request.output))
         except ConversionError:
             raise
@@ -165,8 +187,10 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
             ) from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    notes = [f"onnx2torch {getattr(onnx2torch, '__version__', '')}".strip()]
+    if frozen:
+        notes.append(f"{len(frozen)} run-time shape/axes operands made static ({', '.join(sorted(set(frozen)))})")
     return ConversionOutcome(
-        notes=[f"onnx2torch {getattr(onnx2torch, '__version__', '')}".strip()]
-        + [f"ONNX repaired: {r.describe()}" for r in repairs],
+        notes=notes + [f"ONNX repaired: {r.describe()}" for r in repairs],
         details={"repairs": [{"pass": r.name, "detail": r.detail} for r in repairs]},
     )
