@@ -168,7 +168,8 @@ def run_export(config: ExportConfig, on_step: Callable[[str], None] = lambda _: 
         if overlap:
             warnings.append(overlap)
         session = ParitySession(pool, reference, validation, bench, config.parity.class_output) if validation else None
-        rows = [_export_one(pool, job, ref, calibration, config, session, on_step) for job in jobs]
+        shapes = _data_shapes(calibration or validation, config.export_options.batch_size)
+        rows = [_export_one(pool, job, ref, calibration, shapes, config, session, on_step) for job in jobs]
         versions = collect_versions(pool, converter_kinds)
         versions.update(reference.versions())
         if session is not None:
@@ -202,6 +203,7 @@ def _export_one(
     job: ExportJob,
     ref: SourceRef,
     calibration: InputSet | None,
+    shapes: dict[str, tuple[int, ...]],
     config: ExportConfig,
     session: ParitySession | None,
     on_step: Callable[[str], None],
@@ -217,7 +219,7 @@ def _export_one(
             on_step(f"{label}: {attempts[-1]['route']} failed; trying {route.describe()}")
         try:
             with staged_file(job.path, config.force) as temp_path:
-                outcome = _convert_route(pool, job, route, ref, calibration, config, temp_path, on_step)
+                outcome = _convert_route(pool, job, route, ref, calibration, shapes, config, temp_path, on_step)
         except EdgexError as exc:  # row-scoped: a route's failure stays on its row; the exit code summarises
             attempts.append({"route": route.describe(), "error": exc.one_line()})
             errors.append(exc)
@@ -280,6 +282,7 @@ def _convert_route(
     route: Route,
     ref: SourceRef,
     calibration: InputSet | None,
+    shapes: dict[str, tuple[int, ...]],
     config: ExportConfig,
     output: Path,
     on_step: Callable[[str], None],
@@ -300,6 +303,7 @@ def _convert_route(
                 # Given to every last hop, not only integer modes: converters that build all their variants in one
                 # run (onnx2tf) then need just one run.
                 calibration=calibration.arrays if last and calibration is not None else None,
+                data_shapes=shapes,
                 options=job.options if last else replace(job.options, channels_last_io=False),
                 settings=dict(job.target.settings) if last else {},
                 keep_repaired=(
@@ -343,6 +347,14 @@ def _finalize(job: ExportJob, ref: SourceRef, config: ExportConfig, on_step: Cal
         return FinalizeOutcome()
     request = FinalizeRequest(job.target, ref, job.path, config.out_dir, config.force, job.options, on_step)
     return import_target(job.target.finalize)(request)
+
+
+def _data_shapes(data: InputSet | None, batch_size: int | None) -> dict[str, tuple[int, ...]]:
+    """Each input's shape as the data gives it, at the artifact's static batch: what converters use to make
+    dynamic dimensions (a detector's height and width, an audio model's length) static."""
+    if data is None:
+        return {}
+    return {name: (batch_size or 1, *array.shape[1:]) for name, array in data.arrays.items()}
 
 
 def _all_routes_failed(attempts: list[dict[str, str]], first: EdgexError) -> EdgexError:

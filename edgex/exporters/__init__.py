@@ -38,6 +38,9 @@ class ConversionRequest:
     options: ExportOptions = field(default_factory=ExportOptions)
     settings: dict[str, Any] = field(default_factory=dict)  # the target's fixed settings, e.g. {"backend": "xnnpack"}
     keep_repaired: Path | None = None  # --keep-intermediates: where an ONNX consumer keeps the repaired model
+    # Input shapes the calibration/validation data have (batch = the artifact's), by the source's input names:
+    # converters use them where the model leaves dimensions dynamic.
+    data_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 @dataclass

@@ -168,18 +168,30 @@ def keep_repaired(request: Any, repaired: Path, repairs: list[Repair]) -> None:
         shutil.copyfile(repaired, request.keep_repaired)
 
 
-def graph_input_shapes(path: Path, batch_size: int | None, given: Sequence[Sequence[int]]) -> dict[str, list[int]]:
-    """Static shapes for the graph inputs: --input-shape when given (in input order), else the model's own
-    dimensions with a dynamic batch set to the run's static batch (other dynamic dimensions stay unknown)."""
+def graph_input_shapes(
+    path: Path,
+    batch_size: int | None,
+    given: Sequence[Sequence[int]],
+    data: Mapping[str, Sequence[int]] | None = None,
+) -> dict[str, list[int]]:
+    """Static shapes for the graph inputs: --input-shape when given (in input order), else the shapes of the
+    data (by name, or by position when a route renamed the inputs), else the model's own dimensions with a
+    dynamic batch set to the run's static batch (other dynamic dimensions stay unknown)."""
     import onnx
 
     model = onnx.load(str(path), load_external_data=False)
     initializers = {i.name for i in model.graph.initializer}
     inputs = [v for v in model.graph.input if v.name not in initializers]
     shapes: dict[str, list[int]] = {}
+    data = dict(data or {})
+    by_position = list(data.values()) if len(data) == len(inputs) and not set(data) & {v.name for v in inputs} else []
     for index, value in enumerate(inputs):
         if index < len(given):
             shapes[value.name] = [int(d) for d in given[index]]
+            continue
+        known = data.get(value.name) or (by_position[index] if by_position else None)
+        if known is not None and len(known) == len(value.type.tensor_type.shape.dim):
+            shapes[value.name] = [int(d) for d in known]
             continue
         dims = [d.dim_value for d in value.type.tensor_type.shape.dim]
         if dims and dims[0] <= 0 and batch_size:

@@ -102,15 +102,16 @@ def _run(request: ConversionRequest) -> tuple[Path, list[Repair]]:
 
     options = request.options
     source = request.source.file
-    key = repr((str(source), source.stat().st_mtime_ns, options.batch_size, options.channels_last_io))
+    settings = (options.batch_size, options.channels_last_io, request.data_shapes)
+    key = repr((str(source), source.stat().st_mtime_ns, settings))
     digest = hashlib.sha256(key.encode()).hexdigest()
     if digest in _RUNS and _RUNS[digest][0].exists():
         return _RUNS[digest]
     work = Path(tempfile.mkdtemp(prefix="edgex-onnx2tf-"))
     np.save(work / DOWNLOAD_STOPPER, np.zeros((1, 1, 1, 3), dtype=np.float32))
-    shapes = graph_input_shapes(source, options.batch_size, request.source.options.input_shapes)
-    for name, array in (request.calibration or {}).items():
-        shapes.setdefault(name, [options.batch_size or 1, *array.shape[1:]])
+    shapes = graph_input_shapes(
+        source, options.batch_size, request.source.options.input_shapes, request.data_shapes
+    )
     repaired = work / source.name  # onnx2tf names its files after the model's stem
     repairs = repair(source, repaired, input_shapes=shapes, sanitize_names=True)
     keep_repaired(request, repaired, repairs)

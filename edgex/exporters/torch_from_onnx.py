@@ -166,7 +166,9 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
     work = Path(tempfile.mkdtemp(prefix=".edgex-repair-", dir=request.output.parent))
     try:
         repaired = work / source.name
-        shapes = graph_input_shapes(source, request.options.batch_size, request.source.options.input_shapes)
+        shapes = graph_input_shapes(
+            source, request.options.batch_size, request.source.options.input_shapes, request.data_shapes
+        )
         try:
             onnx.load(str(source), load_external_data=False)
         except Exception as exc:  # noqa: BLE001
