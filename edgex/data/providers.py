@@ -189,7 +189,7 @@ def read_labels(path: Path) -> np.ndarray:
         raise
     except Exception as exc:  # noqa: BLE001
         raise UsageError(f"labels {path}: unreadable ({short_reason(exc)})") from None
-    return labels
+    return np.asarray(labels)
 
 
 def _one_hot_to_ids(labels: np.ndarray) -> np.ndarray:
