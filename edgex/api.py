@@ -11,6 +11,7 @@ EdgexError subclasses of edgex.errors, never SystemExit. Importing this module i
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import sys
@@ -64,16 +65,17 @@ def export(
     edgex.export("model.keras", to="tflite", quantize="int8", calib="calib/", validate="val.npz")
     edgex.export(module, example_inputs=(torch.zeros(1, 3, 32, 32),), to=["executorch", "tflite"])
     """
-    from edgex.artifacts import TEMP_PREFIX, prepare_output_dir
+    from edgex.artifacts import prepare_output_dir, temp_prefix
     from edgex.exporting import ExportConfig, run_export
 
     chosen = _options(options, "export")
+    _check_report_paths(chosen)
     out_dir = Path(out)
     targets = _with_backend(_names(to), chosen["backend"])
     needs_scratch = not _is_spec(model) or any(not _is_spec(data) for data in (calib, validate, labels))
     if needs_scratch:
         prepare_output_dir(out_dir)
-    with _scratch(out_dir, TEMP_PREFIX, needs_scratch) as scratch:
+    with _scratch(out_dir, temp_prefix(), needs_scratch) as scratch:
         saved = _Saved(scratch)
         source = saved.model(model, chosen["example_inputs"], chosen["name"])
         config = ExportConfig(
@@ -112,9 +114,11 @@ def validate(
     from edgex.validation import ValidateConfig, run_validate
 
     chosen = _options(options, "validate")
+    _check_report_paths(chosen)
     paths = [artifacts] if isinstance(artifacts, str | Path) else list(artifacts)
     needs_scratch = not _is_spec(reference) or any(not _is_spec(item) for item in (data, labels))
-    with _scratch(Path(tempfile.gettempdir()), "edgex-validate-", needs_scratch) as scratch:
+    # Named like a worker pool's temp folder: swept by the next run if this one is killed.
+    with _scratch(Path(tempfile.gettempdir()), f"edgex-run-{os.getpid()}-validate-", needs_scratch) as scratch:
         saved = _Saved(scratch)
         config = ValidateConfig(
             source=saved.model(reference, chosen["example_inputs"], None),
@@ -157,6 +161,13 @@ def write_reports(
             writer(report, Path(path))
     if report_html is not None:
         write_html(report, Path(report_html))
+
+
+def _check_report_paths(chosen: dict[str, Any]) -> None:
+    """Unwritable report paths are refused before any model loads, not after the run (exit 2)."""
+    from edgex.report.files import check_report_paths
+
+    check_report_paths({f"--{key.replace('_', '-')}": chosen[key] for key in REPORT_OPTIONS})
 
 
 def _quiet(_message: str) -> None:

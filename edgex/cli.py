@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import traceback
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from edgex import __version__
 from edgex.cli_build import build_command, report_command
 from edgex.cli_edgetpu import edgetpu_group
 from edgex.cli_options import SpecType, accept_debug, check_conflicts, spec_options
-from edgex.errors import EdgexError, ExitCode
+from edgex.errors import EdgexError, ExitCode, Terminated
 from edgex.options import Text
 
 EPILOG = "Exit codes: 0 ok, 1 parity failed, 2 bad input, 3 conversion failed, 4 missing dependency, 70 internal error."
@@ -194,10 +195,15 @@ def _usage_line(problem: click.ClickException) -> str:
     return line
 
 
+def _terminated(_signum: int, _frame: object) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: map every failure to one line on stderr and a documented exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         code = cli.main(args=args, prog_name="edgex", standalone_mode=False)
     except click.exceptions.Exit as stop:
@@ -213,6 +219,9 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("edgex: interrupted", err=True)
         code = 130
+    except Terminated:
+        click.echo("edgex: terminated (SIGTERM); workers stopped", err=True)
+        code = 128 + signal.SIGTERM
     except Exception as error:  # noqa: BLE001 - the last line of defence
         click.echo(
             f"edgex: internal error: {type(error).__name__}: {error} (a bug in edgex; re-run with --debug "

@@ -39,7 +39,7 @@ def build_command(config_path: Path | None, only: tuple[str, ...], force: bool, 
     from edgex.build.config import find_config, load_config
     from edgex.build.runner import Build, BuildOptions, build_report, select_cells
     from edgex.build.view import BuildProgress, render
-    from edgex.report.files import write_text_atomic
+    from edgex.report.files import check_report_paths, write_text_atomic
     from edgex.report.junit import write_junit_runs
     from edgex.report.runs import runs_of
 
@@ -60,12 +60,13 @@ def build_command(config_path: Path | None, only: tuple[str, ...], force: bool, 
     results = Console()
     if not results.is_terminal:  # CI logs: do not fold the table into 80 columns
         results = Console(width=max(results.width, 200))
+    report_json = settings.report_json or settings.out / "edgex-build.json"
+    check_report_paths({"--report-json": report_json, "--junit": settings.junit, "--report-html": settings.report_html})
     cells = [cell.id for cell in select_cells(config, only)]
     with BuildProgress(console, cells) as progress:
         result = Build(config, build_options, progress.event, progress.done).run()
     document = build_report(result)
     written = [settings.out / "edgex-manifest.json"]
-    report_json = settings.report_json or settings.out / "edgex-build.json"
     write_text_atomic(report_json, json.dumps(document, indent=1) + "\n")
     written.append(report_json)
     runs = runs_of(document, str(report_json))
@@ -95,11 +96,13 @@ def report_command(reports: tuple[Path, ...], html_path: Path | None, junit: Pat
     edgex report tflite.json executorch.json --html compare.html --junit junit.xml
     """
     from edgex.errors import UsageError
+    from edgex.report.files import check_report_paths
     from edgex.report.junit import write_junit_runs
     from edgex.report.runs import load_runs
 
     if html_path is None and junit is None:
         raise UsageError("nothing to write", hint="pass --html FILE and/or --junit FILE")
+    check_report_paths({"--html": html_path, "--junit": junit})
     runs = load_runs(list(reports))
     if html_path is not None:
         from edgex.report.html import write_html_runs

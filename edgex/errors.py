@@ -63,6 +63,10 @@ class InternalError(EdgexError):
     exit_code = ExitCode.INTERNAL
 
 
+class Terminated(BaseException):
+    """SIGTERM reached the CLI: unwinds like Ctrl-C (workers are ended on the way out), exit 143."""
+
+
 def require_module(module: str, extra: str, purpose: str) -> None:
     """Fail with exit 4 and the pip extra to install when an optional framework is absent."""
     import importlib.util

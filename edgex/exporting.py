@@ -13,9 +13,17 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from edgex.artifacts import prepare_output_dir, refuse_overwrite, sha256_tree, size_bytes, staged_file
+from edgex.artifacts import (
+    inside,
+    prepare_output_dir,
+    refuse_overwrite,
+    sha256_tree,
+    size_bytes,
+    staged_file,
+    temp_prefix,
+)
 from edgex.data.inputs import InputSet
-from edgex.data.providers import DataSpec, load_inputs
+from edgex.data.providers import DataSpec, check_up_front, load_inputs
 from edgex.errors import ConversionError, EdgexError, UsageError
 from edgex.exporters import ConversionOutcome, ConversionRequest, ExportOptions
 from edgex.parity.thresholds import thresholds_for
@@ -102,7 +110,7 @@ def plan_jobs(config: ExportConfig, ref: SourceRef) -> list[ExportJob]:
             for hop in route.hops:
                 if hop.check_options is not None:
                     hop.check_options(mode if hop is converter else get_recipe(FLOAT), options)
-            path = target.artifact_path(config.out_dir, stem, mode)
+            path = _confined(config.out_dir, target.artifact_path(config.out_dir, stem, mode))
             clash = next((job for job in jobs if job.path == path), None)
             if clash is not None:
                 raise UsageError(
@@ -116,6 +124,13 @@ def plan_jobs(config: ExportConfig, ref: SourceRef) -> list[ExportJob]:
             )
             jobs.append(ExportJob(target, mode, route, path, options, fallbacks))
     return jobs
+
+
+def _confined(out_dir: Path, path: Path) -> Path:
+    """An artifact or companion path, refused (exit 2) if a name like '../x' or '/x' takes it out of --out."""
+    relative = path.relative_to(out_dir) if path.is_relative_to(out_dir) else path
+    inside(out_dir, relative, "artifact")
+    return path
 
 
 def with_demo_defaults(config: ExportConfig) -> tuple[ExportConfig, list[str]]:
@@ -133,24 +148,29 @@ def run_export(config: ExportConfig, on_step: Callable[[str], None] = lambda _: 
     started = datetime.now(UTC).isoformat(timespec="seconds")
     clock = time.perf_counter()
     config, notes = with_demo_defaults(config)
-    warnings: list[str] = []
     data = config.calibration or config.parity.validation
     ref = resolve_source(config.source, with_data_shapes(config.source_options, data))
     ensure_loadable(ref)
     jobs = plan_jobs(config, ref)
-    if any(job.mode.needs_calibration for job in jobs) and config.calibration is None:
+    needs_calibration = any(job.mode.needs_calibration for job in jobs)
+    if needs_calibration and config.calibration is None:
         modes = ", ".join(sorted({job.mode.name for job in jobs if job.mode.needs_calibration}))
         raise UsageError(f"--quantize {modes} needs calibration data", hint=CALIBRATION_HINT)
+    check_up_front(config.calibration if needs_calibration else None, "calibration")
+    check_up_front(config.parity.validation, "validation", config.parity.labels)
     prepare_output_dir(config.out_dir)
+    warnings: list[str] = []
     for job in jobs:
         refuse_overwrite(job.path, config.force)
         for companion in job.target.companion_outputs(job.path) if job.target.companion_outputs else []:
-            refuse_overwrite(companion, config.force)
+            refuse_overwrite(_confined(config.out_dir, companion), config.force)
         for fmt in job.route.formats[1:-1] if config.keep_intermediates else []:
-            refuse_overwrite(intermediate_path(config, job, fmt), config.force)
+            refuse_overwrite(_confined(config.out_dir, intermediate_path(config, job, fmt)), config.force)
 
     bench = config.parity.bench
-    with WorkerPool(threads=bench.threads, debug=config.debug) as pool:
+    # Closing the pool sweeps what its workers left in --out (onnx2tf's folder) once they are gone.
+    pool = WorkerPool(threads=bench.threads, debug=config.debug, timeout=config.timeout, scratch=config.out_dir)
+    with pool:
         validating = config.parity.validation is not None
         # Without validation only the signature is needed: read it in the converter's worker, saving an import.
         reference = RemoteRunner(pool, ref, threads=bench.threads, shared=not validating)
@@ -168,6 +188,8 @@ def run_export(config: ExportConfig, on_step: Callable[[str], None] = lambda _: 
         if overlap:
             warnings.append(overlap)
         session = ParitySession(pool, reference, validation, bench, config.parity.class_output) if validation else None
+        if session is not None:
+            session.reference_outputs()  # before converting: labels that do not fit the model fail the run
         shapes = _data_shapes(calibration or validation, config.export_options.batch_size)
         rows = [_export_one(pool, job, ref, calibration, shapes, config, session, on_step) for job in jobs]
         versions = collect_versions(pool, converter_kinds)
@@ -291,7 +313,7 @@ def _convert_route(
     label = f"{job.target.name} {job.mode.name}"
     merged = ConversionOutcome()
     current = ref
-    with tempfile.TemporaryDirectory(prefix=".edgex-route-", dir=output.parent) as work:
+    with tempfile.TemporaryDirectory(prefix=temp_prefix("route-"), dir=output.parent) as work:
         for index, hop in enumerate(route.hops):
             last = index == len(route.hops) - 1
             on_step(f"{label}: converting ({hop.name})")

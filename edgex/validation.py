@@ -15,8 +15,9 @@ import numpy as np
 
 from edgex.artifacts import sha256_tree, size_bytes
 from edgex.data.inputs import InputSet
+from edgex.data.providers import check_label_range, check_up_front
 from edgex.errors import ConversionError, EdgexError, UsageError
-from edgex.parity.compare import ParityResult, compare, latency_check, pair_names
+from edgex.parity.compare import ParityResult, class_outputs, compare, latency_check, pair_names
 from edgex.parity.layout import describe_permutation, inverse_permutation, layout_permutation
 from edgex.parity.performance import LatencyStats, MemoryStats
 from edgex.parity.thresholds import Thresholds, thresholds_for
@@ -35,7 +36,7 @@ from edgex.registry import get_registry
 from edgex.results import ArtifactInfo, RowResult, RowStatus, RunReport
 from edgex.sources import SourceOptions, SourceRef, ensure_loadable, get_format, resolve_source
 from edgex.sources.remote import RemoteRunner
-from edgex.specs import RunnerInfo
+from edgex.specs import RunnerInfo, TensorSpec
 from edgex.workers import WorkerPool, import_target
 
 
@@ -61,6 +62,10 @@ class ParitySession:
     def reference_outputs(self) -> dict[str, np.ndarray]:
         if self._reference_outputs is None:
             self._reference_outputs = self.reference.run(self.data.arrays)
+            gated = class_outputs(self._reference_outputs, self.class_output)
+            if gated:
+                classes = self._reference_outputs[gated[0]].shape[-1]
+                check_label_range(self.data.labels, classes, gated[0])
             if self.bench.runs > 0:
                 timings = self.reference.benchmark(self.data.sample(0), self.bench.warmup, self.bench.runs)
                 self._reference_latency = LatencyStats.from_timings(timings, self.bench.threads)
@@ -83,6 +88,7 @@ class ParitySession:
                 if perm is not None:
                     input_perms[ref] = perm
                     layouts[ref] = describe_permutation(perm)
+                _check_input_shape(artifact, exported_specs[exported], self.data.arrays[ref].shape[1:], perm)
             feed = {exported: _permuted(self.data.arrays[ref], input_perms.get(ref)) for ref, exported in input_pairs}
             exported_outputs = runner.run(feed)
             output_pairs = pair_names(list(reference_outputs), [spec.name for spec in info.signature.outputs], "output")
@@ -122,6 +128,22 @@ class ParitySession:
             runner.close()
 
 
+def _check_input_shape(
+    artifact: SourceRef, spec: TensorSpec, data_shape: tuple[int, ...], perm: tuple[int, ...] | None
+) -> None:
+    """An artifact built for another input size is bad input, not a runtime crash (exit 3) deep in the runtime."""
+    fed = data_shape if perm is None else tuple(data_shape[i - 1] for i in perm[1:])
+    want = spec.sample_shape()
+    if len(fed) == len(want) and all(w is None or w == f for w, f in zip(want, fed, strict=True)):
+        return
+    shown = "x".join("?" if d is None else str(d) for d in want)
+    raise UsageError(
+        f"{artifact.spec}: input '{spec.name}' expects samples of shape {shown}, "
+        f"the model and its data have {'x'.join(map(str, data_shape))}",
+        hint="validate the artifact against the model it was exported from",
+    )
+
+
 def _permuted(array: np.ndarray, permutation: tuple[int, ...] | None) -> np.ndarray:
     return array if permutation is None else np.ascontiguousarray(array.transpose(permutation))
 
@@ -133,6 +155,7 @@ class ValidateConfig:
     mode: str | None = None  # thresholds to apply; default: read from each artifact
     source_options: SourceOptions = field(default_factory=SourceOptions)
     parity: ParityConfig = field(default_factory=ParityConfig)
+    timeout: float = 1200.0  # seconds per worker step (loading, running)
     debug: bool = False
 
 
@@ -158,6 +181,7 @@ def run_validate(config: ValidateConfig, on_step: Callable[[str], None] = lambda
         raise UsageError(
             "validate needs validation inputs", hint="pass --data with an image folder, .npy/.npz or module:function"
         )
+    check_up_front(parity.validation, "validation", parity.labels)
     ref = resolve_source(config.source, with_data_shapes(config.source_options, parity.validation))
     ensure_loadable(ref)
     artifacts = []
@@ -166,13 +190,14 @@ def run_validate(config: ValidateConfig, on_step: Callable[[str], None] = lambda
         if artifact.path is None:
             raise UsageError(f"artifact {spec}: no such file")
         artifacts.append((artifact, artifact_mode(artifact, config.mode)))
-    with WorkerPool(threads=parity.bench.threads, debug=config.debug) as pool:
+    with WorkerPool(threads=parity.bench.threads, debug=config.debug, timeout=config.timeout) as pool:
         reference = RemoteRunner(pool, ref, threads=parity.bench.threads)
         on_step(f"loading {ref.spec}")
         info = reference.load()
         validation = load_validation(parity, info.signature)
         warnings += validation.notes
         session = ParitySession(pool, reference, validation, parity.bench, parity.class_output)
+        session.reference_outputs()  # up front: labels that do not fit the model fail the run, not every row
         rows = []
         for artifact, mode in artifacts:
             on_step(f"validating {artifact.spec}")

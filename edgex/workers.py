@@ -3,19 +3,27 @@
 Why: importing tensorflow before executorch or litert_torch segfaults the process (shared/STACK.md); a converter
 crash must not take the CLI down; a timeout needs a process to kill; and a model's peak memory is only meaningful
 in a process that loaded nothing else. The parent (CLI, parity, reports) never imports a framework.
+
+Workers never outlive the CLI: each runs in its own process group (killed as a group, taking any helper processes
+with it) and asks the kernel for SIGKILL when its parent dies, even by SIGKILL (Linux PR_SET_PDEATHSIG; elsewhere a
+thread watches the parent's pid). Every call is bounded by the pool's timeout unless it gives its own.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
 import importlib
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -23,6 +31,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from edgex.artifacts import pid_alive, sweep_temps
 from edgex.errors import EdgexError, InternalError
 
 # Imported as soon as a worker starts, so slow framework imports overlap with the parent's own work.
@@ -39,6 +48,10 @@ _RELEASE = "__release__"
 _POLL_SECONDS = 0.1
 _EXIT_GRACE_SECONDS = 0.2
 _MAX_MESSAGE_CHARS = 400
+_PR_SET_PDEATHSIG = 1
+_PARENT_POLL_SECONDS = 1.0
+_LOG_PATTERN = re.compile(r"^edgex-[a-z-]+?-(\d+)-\w+\.log$")  # edgex-<kind>-<parent pid>-<random>.log
+_RUN_TEMP_PATTERN = re.compile(r"^edgex-run-(\d+)-[\w-]+$")  # a pool's TMPDIR for its workers
 
 
 @dataclass(frozen=True)
@@ -72,7 +85,28 @@ def short_message(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {first}" if not isinstance(exc, EdgexError) else first
 
 
-def _child_main(conn: Any, kind: str, threads: int | None) -> None:
+def die_with_parent(parent_pid: int) -> None:
+    """End this process as soon as `parent_pid` is gone (a SIGKILLed CLI cannot end its children itself)."""
+    if parent_pid in _WATCHED_PARENTS:
+        return
+    _WATCHED_PARENTS.add(parent_pid)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(_PARENT_POLL_SECONDS)
+        os._exit(1)
+
+    if os.getppid() != parent_pid:  # it died before the kernel was asked
+        os._exit(1)
+    threading.Thread(target=watch, name="edgex-parent-watch", daemon=True).start()
+
+
+def _child_main(conn: Any, kind: str, threads: int | None, parent_pid: int | None = None) -> None:
+    if parent_pid:
+        die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and ends us
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if threads:
@@ -121,20 +155,45 @@ def _full_traceback(exc: BaseException) -> str:
 class Worker:
     """A child process of one framework family that runs 'module:function' calls."""
 
-    def __init__(self, kind: str, *, threads: int | None = None, debug: bool = False) -> None:
+    def __init__(
+        self,
+        kind: str,
+        *,
+        threads: int | None = None,
+        debug: bool = False,
+        timeout: float | None = None,
+        temp_dir: str | None = None,
+    ) -> None:
         self.kind = kind
         self.debug = debug
+        self.timeout = timeout  # for calls that give none
         self._log_path: str | None = None
         log = None
         if not debug:  # framework chatter goes to a log file, not the user's terminal
-            handle, self._log_path = tempfile.mkstemp(prefix=f"edgex-{kind}-", suffix=".log")
+            handle, self._log_path = tempfile.mkstemp(prefix=f"edgex-{kind}-{os.getpid()}-", suffix=".log")
             log = os.fdopen(handle, "wb")
         parent_socket, child_socket = socket.socketpair()
         # A fresh interpreter (not multiprocessing's spawn): nothing of the caller's __main__ is re-imported.
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-        command = [sys.executable, "-m", "edgex._worker_main", str(child_socket.fileno()), kind, str(threads or 0)]
+        if temp_dir is not None:  # what frameworks write to the temp dir goes where the pool deletes it
+            env.update(TMPDIR=temp_dir, TEMP=temp_dir, TMP=temp_dir)
+        command = [
+            sys.executable,
+            "-m",
+            "edgex._worker_main",
+            str(child_socket.fileno()),
+            kind,
+            str(threads or 0),
+            str(os.getpid()),
+        ]
         self._process = subprocess.Popen(
-            command, pass_fds=(child_socket.fileno(),), stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env
+            command,
+            pass_fds=(child_socket.fileno(),),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            env=env,
+            process_group=0,  # Ctrl-C reaches the CLI only; the CLI ends the whole group
         )
         child_socket.close()
         if log is not None:
@@ -159,6 +218,7 @@ class Worker:
         """
         if not self.alive:
             raise self._crash_error(what, failure)
+        timeout = self.timeout if timeout is None else timeout
         self._conn.send((target, args, kwargs))
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self._conn.poll(_POLL_SECONDS):
@@ -193,6 +253,11 @@ class Worker:
             code = None
         how = f"signal {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit code {code}"
         self._keep_log = True
+        if self._log_path and Path(self._log_path).exists():  # kept for the user: out of the sweep's reach
+            kept = self._log_path.replace(f"-{os.getpid()}-", "-kept-", 1)
+            with contextlib.suppress(OSError):
+                os.replace(self._log_path, kept)
+                self._log_path = kept
         log_note = f"; its log is {self._log_path}" if self._log_path else ""
         return failure(
             f"{what}: the {self.kind} worker process crashed ({how}){log_note}",
@@ -206,8 +271,10 @@ class Worker:
         return "\n".join(Path(self._log_path).read_text(errors="replace").splitlines()[-lines:])
 
     def kill(self) -> None:
-        if self.alive:
-            self._process.kill()
+        """SIGKILL the worker's whole process group (helpers a converter started go too)."""
+        if self.alive:  # not yet reaped: its pid (the group id) cannot belong to anyone else
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._process.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self._process.wait(timeout=5)
 
@@ -229,27 +296,48 @@ class Worker:
 class WorkerPool:
     """The workers of one command: shared ones per kind (conversion) and dedicated ones (one model each)."""
 
-    def __init__(self, *, threads: int | None = None, debug: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        threads: int | None = None,
+        debug: bool = False,
+        timeout: float | None = None,
+        scratch: Path | None = None,
+    ) -> None:
         self.threads = threads
         self.debug = debug
+        self.timeout = timeout  # bounds every call (loading, converting, running) that gives no timeout of its own
+        self.scratch = scratch  # a folder whose edgex temp files are swept once the workers are gone
         self._shared: dict[str, Worker] = {}
         self._dedicated: list[Worker] = []
+        self._temp_dir: str | None = None
 
     def shared(self, kind: str) -> Worker:
         if kind not in self._shared or not self._shared[kind].alive:
-            self._shared[kind] = Worker(kind, threads=self.threads, debug=self.debug)
+            self._shared[kind] = self._start(kind)
         return self._shared[kind]
 
     def dedicated(self, kind: str) -> Worker:
-        worker = Worker(kind, threads=self.threads, debug=self.debug)
+        worker = self._start(kind)
         self._dedicated.append(worker)
         return worker
+
+    def _start(self, kind: str) -> Worker:
+        if self._temp_dir is None:
+            sweep_worker_logs()
+            self._temp_dir = tempfile.mkdtemp(prefix=f"edgex-run-{os.getpid()}-")
+        return Worker(kind, threads=self.threads, debug=self.debug, timeout=self.timeout, temp_dir=self._temp_dir)
 
     def close(self) -> None:
         for worker in [*self._shared.values(), *self._dedicated]:
             worker.close()
         self._shared.clear()
         self._dedicated.clear()
+        if self._temp_dir is not None:
+            shutil.rmtree(self._temp_dir, ignore_errors=True)
+            self._temp_dir = None
+        if self.scratch is not None:
+            sweep_temps(self.scratch)
 
     def __enter__(self) -> WorkerPool:
         return self
@@ -259,6 +347,17 @@ class WorkerPool:
 
 
 _LIVE_WORKERS: set[Worker] = set()
+_WATCHED_PARENTS: set[int] = set()
+
+
+def sweep_worker_logs() -> None:
+    """Delete worker logs and worker temp folders whose CLI process is gone (a SIGKILLed run cannot)."""
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(tempfile.gettempdir()):
+            match = _LOG_PATTERN.match(entry.name) or _RUN_TEMP_PATTERN.match(entry.name)
+            if match and not pid_alive(int(match.group(1))):
+                with contextlib.suppress(OSError):
+                    shutil.rmtree(entry.path) if entry.is_dir(follow_symlinks=False) else os.unlink(entry.path)
 
 
 @atexit.register

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from edgex.artifacts import TEMP_PREFIX, sha256_tree
+from edgex.artifacts import sha256_tree, temp_prefix
 from edgex.build.config import BuildSettings, Cell
 from edgex.errors import EdgexError, ExitCode
 
@@ -118,7 +118,7 @@ def reproduce(job: CellJob, expected: dict[str, str], on_step: Callable[[str], N
     from edgex.pipeline import ParityConfig
 
     on_step("exporting again to measure determinism")
-    with tempfile.TemporaryDirectory(prefix=f"{TEMP_PREFIX}repro-", dir=job.out_dir) as scratch:
+    with tempfile.TemporaryDirectory(prefix=temp_prefix("repro-"), dir=job.out_dir) as scratch:
         config = replace(export_config(job), out_dir=Path(scratch), force=True, parity=ParityConfig())
         run_export(config, on_step)
         second = {name: sha256_tree(Path(scratch) / name) for name in expected if (Path(scratch) / name).exists()}

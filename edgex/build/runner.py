@@ -17,11 +17,12 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from multiprocessing.managers import SyncManager
 from pathlib import Path
 from typing import Any
 
 from edgex import __version__
-from edgex.artifacts import sha256_tree
+from edgex.artifacts import inside, remove_inside, sha256_tree, sweep_temps
 from edgex.build.cells import STATE_FILE, CellJob, CellOutcome, execute, execute_in_child
 from edgex.build.config import BuildConfig, Cell
 from edgex.build.fingerprint import Fingerprint, edgex_code_digest, fingerprint
@@ -29,6 +30,7 @@ from edgex.build.manifest import LABELS_NAME, MANIFEST_NAME, SCHEMA, artifact_en
 from edgex.errors import ExitCode, UsageError
 from edgex.report.files import write_text_atomic
 from edgex.suggest import did_you_mean
+from edgex.workers import die_with_parent
 
 BUILD_SCHEMA = "edgex.build/1"
 CELL_SCHEMA = "edgex.cell/1"
@@ -132,15 +134,25 @@ def select_cells(config: BuildConfig, only: tuple[str, ...]) -> list[Cell]:
 
 
 def cell_dir(config: BuildConfig, cell: Cell) -> Path:
-    return config.settings.out / cell.model.id / cell.target.id
+    """<out>/<model>/<target>; ids that would lead elsewhere ('..', '/') are refused."""
+    return inside(config.settings.out, Path(cell.model.id) / cell.target.id, f"cell {cell.id}: folder")
 
 
 def read_state(folder: Path) -> dict[str, Any] | None:
+    """A cell's cached state, or None when absent or not trustworthy.
+
+    The file is data: a tampered or foreign one (artifact names like '../x' or '/etc/x') must not make the build
+    read, hash or delete anything outside the cell's folder, so such a state counts as no state at all.
+    """
     try:
         state = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        if not isinstance(state, dict) or state.get("schema") != CELL_SCHEMA:
+            return None
+        for artifact in state["outcome"]["artifacts"]:
+            inside(folder, artifact["file"])
+    except (OSError, ValueError, KeyError, TypeError, UsageError):
         return None
-    return state if state.get("schema") == CELL_SCHEMA else None
+    return state
 
 
 def _artifacts_intact(folder: Path, state: dict[str, Any]) -> bool:
@@ -232,6 +244,7 @@ class Build:
             sys.path.insert(0, str(self.config.root))
         started = datetime.now(UTC).isoformat(timespec="seconds")
         clock = time.perf_counter()
+        sweep_temps(self.config.settings.out)  # what a killed build left (cells sweep their own folders)
         cached, jobs = self.plan()
         results: dict[str, CellResult] = {}
         for result in cached:
@@ -269,18 +282,26 @@ class Build:
         # Each cell in its own spawned process (frameworks never load here; a crash stays in its cell).
         context = multiprocessing.get_context("spawn")
         outcomes: dict[str, CellOutcome] = {}
-        with context.Manager() as manager, ProcessPoolExecutor(workers, mp_context=context) as pool:
+        # Every helper process ends with this one, even when it is SIGKILLed (their workers then follow them).
+        manager = SyncManager(ctx=context)
+        manager.start(die_with_parent, (os.getpid(),))
+        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),))
+        with manager, pool:
             messages = manager.Queue()
             pending: dict[Future[CellOutcome], CellJob] = {
                 pool.submit(execute_in_child, job, messages): job for job in jobs
             }
-            while pending:
-                done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                while not messages.empty():
-                    self.on_event(*messages.get())
-                for future in done:
-                    job = pending.pop(future)
-                    outcomes[job.cell.id] = self._announce(job, future.result())
+            try:
+                while pending:
+                    done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                    while not messages.empty():
+                        self.on_event(*messages.get())
+                    for future in done:
+                        job = pending.pop(future)
+                        outcomes[job.cell.id] = self._announce(job, future.result())
+            except BaseException:  # Ctrl-C, SIGTERM: end the cells now instead of waiting for them
+                _kill_pool(pool)
+                raise
         return outcomes
 
     def _announce(self, job: CellJob, outcome: CellOutcome) -> CellOutcome:
@@ -321,6 +342,13 @@ class Build:
         return path
 
 
+def _kill_pool(pool: ProcessPoolExecutor) -> None:
+    """SIGKILL every cell process (their workers die with them); shutdown() alone waits for running cells."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
 def _relative(path: Path, start: Path) -> str:
     return Path(os.path.relpath(path, start)).as_posix()
 
@@ -332,7 +360,7 @@ def _prune(folder: Path, previous: dict[str, Any] | None, outcome: CellOutcome) 
     kept = {a["file"] for a in outcome.artifacts}
     for artifact in previous["outcome"]["artifacts"]:
         if artifact["file"] not in kept:
-            (folder / artifact["file"]).unlink(missing_ok=True)
+            remove_inside(folder, artifact["file"])
 
 
 def _compare_with_previous(result: CellResult, previous: dict[str, Any] | None) -> None:

@@ -72,9 +72,25 @@ def conform(arrays: dict[str, np.ndarray], signature: ModelSignature, origin: st
     conformed = {}
     for spec in signature.inputs:
         array = np.asarray(arrays[spec.name])
+        check_values(array, f"{origin}: input '{spec.name}'")
         _check_shape(array, spec, origin)
         conformed[spec.name] = array.astype(_float_dtype(spec), copy=False)
     return conformed
+
+
+def check_values(array: np.ndarray, origin: str) -> None:
+    """Real numbers only, and finite: NaN/Inf crash converters and make any parity verdict meaningless."""
+    if array.dtype.kind not in "biuf":
+        kind = {"c": "complex", "U": "string", "S": "bytes", "O": "object", "V": "structured"}.get(array.dtype.kind, "")
+        raise UsageError(
+            f"{origin} holds {kind or array.dtype.name} values ({array.dtype})", hint="save real-valued arrays"
+        )
+    if array.dtype.kind == "f" and array.size and not np.isfinite(array).all():
+        bad = int(np.count_nonzero(~np.isfinite(array)))
+        raise UsageError(
+            f"{origin} has {bad} NaN/Inf value{'s' if bad != 1 else ''} of {array.size}",
+            hint="drop or fix those samples",
+        )
 
 
 def _float_dtype(spec: TensorSpec) -> str:

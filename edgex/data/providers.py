@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from edgex.data.images import IMAGE_SUFFIXES, ImagePreprocess, load_image_folder
-from edgex.data.inputs import InputSet, conform
+from edgex.data.inputs import InputSet, check_values, conform
 from edgex.errors import UsageError
 from edgex.pyspec import load_object, looks_like_pyspec
 from edgex.specs import ModelSignature
@@ -22,6 +22,51 @@ class DataSpec:
     spec: str
     samples: int | None = None  # cap, drawn reproducibly
     preprocess: ImagePreprocess = field(default_factory=ImagePreprocess)
+
+
+def check_up_front(data: DataSpec | None, purpose: str, labels_path: Path | None = None) -> None:
+    """What can be checked before any model loads (seconds of framework import): files exist, preprocessing is
+    sane, array files hold finite real numbers. Shapes and sample counts need the signature: see load_inputs."""
+    if labels_path is not None:
+        check_label_values(_one_hot_to_ids(read_labels(labels_path)), str(labels_path))
+    if data is None:
+        return
+    prep = data.preprocess
+    for name, values in (("mean", prep.mean), ("std", prep.std), ("scale", (prep.scale,))):
+        if not np.isfinite(np.asarray(values, dtype=np.float64)).all():
+            raise UsageError(f"--{name} {values} is not a finite number")
+    if any(value == 0 for value in prep.std):
+        raise UsageError("--std 0 divides every pixel by zero", hint="give the dataset's standard deviation, e.g. 0.5")
+    if prep.scale == 0:
+        raise UsageError("--scale 0 makes every input zero", hint="the default 1/255 maps 8-bit pixels to 0..1")
+    spec = data.spec
+    if spec == RANDOM or (looks_like_pyspec(spec) and not Path(spec).exists()):
+        return
+    path = Path(spec).expanduser()
+    if not path.exists():
+        raise UsageError(f"{purpose} data {path}: no such file or folder")
+    if path.is_file() and path.suffix.lower() in (".npz", ".npy"):
+        for name, array in _stored_arrays(path, purpose).items():
+            if name == LABELS_KEY:
+                check_label_values(array, f"{path}[{LABELS_KEY}]")
+            else:
+                check_values(array, f"{purpose} data {path}" + (f": array '{name}'" if name else ""))
+
+
+def _stored_arrays(path: Path, purpose: str) -> dict[str, np.ndarray]:
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if isinstance(loaded, np.ndarray):
+            return {"": loaded}
+        with loaded:
+            return {key: loaded[key] for key in loaded.files}
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is bad input
+        raise UsageError(f"{purpose} data {path}: not a readable numpy file ({short_reason(exc)})") from None
+
+
+def short_reason(exc: BaseException) -> str:
+    """numpy's messages about pickled object arrays run to several sentences: keep the first."""
+    return str(exc).split(". ")[0].strip() or type(exc).__name__
 
 
 def load_inputs(data: DataSpec, signature: ModelSignature, purpose: str, labels_path: Path | None = None) -> InputSet:
@@ -74,7 +119,7 @@ def _array_file_inputs(path: Path, signature: ModelSignature, purpose: str) -> I
     try:
         loaded = np.load(path, allow_pickle=False)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is bad input
-        raise UsageError(f"{purpose} data {path}: not a readable numpy file ({exc})") from None
+        raise UsageError(f"{purpose} data {path}: not a readable numpy file ({short_reason(exc)})") from None
     names = [spec.name for spec in signature.inputs]
     labels = None
     if isinstance(loaded, np.ndarray):
@@ -122,6 +167,11 @@ def _callable_inputs(spec: str, signature: ModelSignature, purpose: str) -> Inpu
 
 def load_labels(path: Path, count: int) -> np.ndarray:
     """Integer class labels, one per validation sample, from .npy, .npz (one array or 'labels') or text."""
+    return check_labels(read_labels(path), count, str(path))
+
+
+def read_labels(path: Path) -> np.ndarray:
+    """The stored labels array, unchecked."""
     if not path.exists():
         raise UsageError(f"labels {path}: no such file")
     try:
@@ -138,19 +188,43 @@ def load_labels(path: Path, count: int) -> np.ndarray:
     except UsageError:
         raise
     except Exception as exc:  # noqa: BLE001
-        raise UsageError(f"labels {path}: unreadable ({exc})") from None
-    return check_labels(labels, count, str(path))
+        raise UsageError(f"labels {path}: unreadable ({short_reason(exc)})") from None
+    return np.asarray(labels)
+
+
+def _one_hot_to_ids(labels: np.ndarray) -> np.ndarray:
+    labels = np.asarray(labels)
+    if labels.ndim == 2 and labels.shape[1] > 1 and labels.dtype.kind in "biuf":  # one-hot
+        labels = labels.argmax(axis=1)
+    return labels.reshape(-1)
 
 
 def check_labels(labels: np.ndarray, count: int, origin: str) -> np.ndarray:
-    labels = np.asarray(labels)
-    if labels.ndim == 2 and labels.shape[1] > 1:  # one-hot
-        labels = labels.argmax(axis=1)
-    labels = labels.reshape(-1)
+    labels = _one_hot_to_ids(labels)
     if len(labels) != count:
         raise UsageError(f"labels {origin}: {len(labels)} labels for {count} validation samples")
-    if not np.issubdtype(labels.dtype, np.integer):
-        if not np.all(np.equal(np.mod(labels, 1), 0)):
-            raise UsageError(f"labels {origin}: expected integer class ids, got {labels.dtype}")
-        labels = labels.astype(np.int64)
-    return labels
+    check_label_values(labels, origin)
+    return labels.astype(np.int64, copy=False)
+
+
+def check_label_values(labels: np.ndarray, origin: str) -> None:
+    """Class ids: finite, whole, not negative (the upper bound needs the model: see check_label_range)."""
+    labels = np.asarray(labels)
+    if labels.dtype.kind not in "biuf" or (labels.dtype.kind == "f" and not np.isfinite(labels).all()):
+        raise UsageError(f"labels {origin}: expected integer class ids, got {labels.dtype} values")
+    if labels.dtype.kind == "f" and not np.all(np.equal(np.mod(labels, 1), 0)):
+        raise UsageError(f"labels {origin}: expected integer class ids, got {labels.dtype}")
+    if labels.size and labels.min() < 0:
+        raise UsageError(f"labels {origin}: negative class id {int(labels.min())}", hint="class ids start at 0")
+
+
+def check_label_range(labels: np.ndarray | None, classes: int, output: str) -> None:
+    """Labels must index the class-score output: out-of-range ids would give PASS with 0 % accuracy."""
+    if labels is None or not labels.size:
+        return
+    highest = int(labels.max())
+    if highest >= classes:
+        raise UsageError(
+            f"labels go up to class {highest} but output '{output}' has {classes} classes (0..{classes - 1})",
+            hint="check that the labels belong to this model and start at 0",
+        )

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edgex.artifacts import TEMP_PREFIX, default_file_mode, refuse_overwrite
+from edgex.artifacts import default_file_mode, refuse_overwrite, temp_prefix
 from edgex.edgetpu.options import EdgeTPUOptions
 from edgex.edgetpu.parser import CompilerReport, parse_output
 from edgex.errors import ConversionError, EdgexError, MissingDependencyError, UsageError
@@ -121,7 +121,7 @@ def compile_model(
     names = compiled_names(model.stem, options.num_segments)
     for name in names:
         refuse_overwrite(out_dir / name, force)
-    staging = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=out_dir))
+    staging = Path(tempfile.mkdtemp(prefix=temp_prefix(), dir=out_dir))
     try:
         argv = compiler_argv(compiler, model.resolve(), staging, options)
         try:

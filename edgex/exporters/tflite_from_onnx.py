@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgex.artifacts import temp_prefix
 from edgex.errors import ConversionError, UsageError
 from edgex.exporters import (
     ConversionOutcome,
@@ -107,7 +108,9 @@ def _run(request: ConversionRequest) -> tuple[Path, list[Repair]]:
     digest = hashlib.sha256(key.encode()).hexdigest()
     if digest in _RUNS and _RUNS[digest][0].exists():
         return _RUNS[digest]
-    work = Path(tempfile.mkdtemp(prefix="edgex-onnx2tf-"))
+    # In the output folder, named after this worker: swept with the run's other temp files once the worker ends
+    # (it is kept across calls: one onnx2tf run makes every variant). The system temp dir stays clean.
+    work = Path(tempfile.mkdtemp(prefix=temp_prefix("onnx2tf-"), dir=request.output.parent))
     np.save(work / DOWNLOAD_STOPPER, np.zeros((1, 1, 1, 3), dtype=np.float32))
     shapes = graph_input_shapes(
         source, options.batch_size, request.source.options.input_shapes, request.data_shapes

@@ -22,6 +22,7 @@ import types
 from pathlib import Path
 from typing import Any
 
+from edgex.artifacts import temp_prefix
 from edgex.errors import ConversionError, UsageError
 from edgex.exporters import ConversionOutcome, ConversionRequest, Converter
 from edgex.exporters._onnx_repair import graph_input_shapes, keep_repaired, repair
@@ -163,7 +164,7 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
 
     onnx2torch = _import_onnx2torch()
     source = request.source.file
-    work = Path(tempfile.mkdtemp(prefix=".edgex-repair-", dir=request.output.parent))
+    work = Path(tempfile.mkdtemp(prefix=temp_prefix("repair-"), dir=request.output.parent))
     try:
         repaired = work / source.name
         shapes = graph_input_shapes(

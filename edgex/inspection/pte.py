@@ -9,21 +9,35 @@ from edgex.errors import InternalError
 from edgex.inspection import Inspection, TensorRow
 from edgex.workers import Worker
 
+READ_TIMEOUT_SECONDS = 300.0  # a damaged file must not hang `edgex inspect`
+
 
 def read_program(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """(program, its forward method, else its first): read in a throwaway process (see pte_reader's docstring)."""
     worker = Worker("pte-schema")
     try:
         program = worker.call(
-            "edgex.inspection.pte_reader:read_pte", str(path.resolve()), what=f"reading {path}", failure=InternalError
+            "edgex.inspection.pte_reader:read_pte",
+            str(path.resolve()),
+            what=f"reading {path}",
+            failure=InternalError,
+            timeout=READ_TIMEOUT_SECONDS,
         )
     finally:
         worker.close()
-    return program, next((m for m in program["methods"] if m["name"] == "forward"), program["methods"][0])
+    return program, forward_method(program)
+
+
+def forward_method(program: dict[str, Any]) -> dict[str, Any]:
+    """The program's forward method, else its first (read_pte refuses programs without methods)."""
+    return next((m for m in program["methods"] if m["name"] == "forward"), program["methods"][0])
 
 
 def inspect_pte(path: Path) -> Inspection:
-    program, forward = read_program(path)
+    return summarize_pte(path, *read_program(path))
+
+
+def summarize_pte(path: Path, program: dict[str, Any], forward: dict[str, Any]) -> Inspection:
     histogram = {f"{name} (delegate call)": count for name, count in forward["delegate_calls"].items()}
     histogram.update(sorted(forward["kernel_calls"].items(), key=lambda item: (-item[1], item[0])))
     summary = {
@@ -57,13 +71,7 @@ def _row(name: str, tensor: dict) -> TensorRow:
 def recipe_of(path: Path) -> str:
     """Quantized kernels visible outside delegates mean int8; inside an XNNPACK blob they are not visible, so
     fall back to the mode tag in edgex's artifact names, then to float32 (the strictest thresholds)."""
-    worker = Worker("pte-schema")
-    try:
-        program = worker.call(
-            "edgex.inspection.pte_reader:read_pte", str(path.resolve()), what=f"reading {path}", failure=InternalError
-        )
-    finally:
-        worker.close()
+    program, _ = read_program(path)
     kernels = {name for method in program["methods"] for name in method["kernel_calls"]}
     if any(name.startswith("quantized_decomposed::quantize") for name in kernels):
         return "int8"

@@ -7,6 +7,7 @@ It runs only inside a dedicated, short-lived worker (see edgex.inspection.pte), 
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import pkgutil
@@ -19,6 +20,7 @@ from typing import Any
 from edgex.errors import MissingDependencyError, UsageError
 
 FILE_IDENTIFIER = b"ET12"
+EXTENDED_MAGIC = b"eh00"
 PACKAGE = "executorch.exir._serialize.generated.executorch_flatbuffer"
 # ExecuTorch ScalarType codes (executorch/schema/scalar_type.fbs) -> numpy dtype names.
 SCALAR_TYPES = {
@@ -35,6 +37,7 @@ SCALAR_TYPES = {
 }
 
 
+@functools.cache  # once per process: the stub packages it registers hide executorch's real spec afterwards
 def _schema() -> Any:
     spec = importlib.util.find_spec("executorch")
     if spec is None or not spec.submodule_search_locations:
@@ -61,22 +64,53 @@ def _schema() -> Any:
     return package
 
 
-def read_pte(path: str) -> dict[str, Any]:
-    data = Path(path).read_bytes()
+def read_pte(path: str, data: bytes | None = None) -> dict[str, Any]:
+    """Parse `path` (or `data`, its bytes, already read); anything malformed is a UsageError naming the file."""
+    data = Path(path).read_bytes() if data is None else data
     if len(data) < 8 or data[4:8] != FILE_IDENTIFIER:
         raise UsageError(f"{path}: not an ExecuTorch program (no '{FILE_IDENTIFIER.decode()}' identifier)")
     fb = _schema()
     try:
         program = fb.Program.Program.GetRootAs(data, 0)
+        check_complete(data, [(s.Offset(), s.Size()) for s in _segments(program)])
         methods = [_method(program.ExecutionPlan(i), fb) for i in range(program.ExecutionPlanLength())]
+    except TruncatedError as exc:
+        raise UsageError(f"{path}: truncated ExecuTorch program ({exc})", hint="copy or export it again") from None
     except Exception as exc:  # noqa: BLE001 - truncated flatbuffers raise assorted errors
         raise UsageError(f"{path}: corrupt ExecuTorch program ({type(exc).__name__}: {exc})") from None
+    if not methods:
+        raise UsageError(f"{path}: ExecuTorch program with no methods")
     return {
         "schema_version": program.Version(),
-        "extended_header": data[8:12] == b"eh00",
+        "extended_header": data[8:12] == EXTENDED_MAGIC,
         "segments": program.SegmentsLength(),
         "methods": methods,
     }
+
+
+class TruncatedError(ValueError):
+    """The file ends before what its own header or segment table says it holds."""
+
+
+def _segments(program: Any) -> list[Any]:
+    return [program.Segments(i) for i in range(program.SegmentsLength())]
+
+
+def check_complete(data: bytes, segments: list[tuple[int, int]]) -> None:
+    """A cut .pte still starts with a readable flatbuffer; its extended header and segment table (weights and
+    delegate blobs live in segments after the flatbuffer) say how long the file must be."""
+    if data[8:12] != EXTENDED_MAGIC or len(data) < 32:
+        return
+    program_size = int.from_bytes(data[16:24], "little")
+    base = int.from_bytes(data[24:32], "little")
+    header_length = int.from_bytes(data[12:16], "little")
+    data_size = int.from_bytes(data[32:40], "little") if header_length > 24 and len(data) >= 40 else 0
+    needed = max(
+        [program_size, base + data_size if base else 0]
+        + [base + offset + size for offset, size in segments if base]
+    )
+    if needed > len(data):
+        raise TruncatedError(f"{len(data)} of {needed} bytes")
 
 
 def _tensor(plan: Any, index: int, fb: Any) -> dict[str, Any]:

@@ -128,8 +128,9 @@ class TFLiteModel:
         return "none"
 
 
-def read_tflite(path: Path) -> TFLiteModel:
-    data = path.read_bytes()
+def read_tflite(path: Path, data: bytes | None = None) -> TFLiteModel:
+    """Parse `path` (or `data`, its bytes, already read); anything malformed is a UsageError naming the file."""
+    data = path.read_bytes() if data is None else data
     if len(data) < 8 or data[4:8] != FILE_IDENTIFIER:
         raise UsageError(f"{path}: not a TFLite flatbuffer (no '{FILE_IDENTIFIER.decode()}' identifier)")
     fb = schema()
@@ -154,7 +155,7 @@ def _parse(path: Path, data: bytes, fb: Any) -> TFLiteModel:
             custom.decode() if builtin == fb.BuiltinOperator.CUSTOM and custom else op_names.get(builtin, str(builtin))
         )
         codes.append((name, max(1, code.Version()), builtin == fb.BuiltinOperator.CUSTOM))
-    buffer_sizes = [_buffer_size(model.Buffers(i)) for i in range(model.BuffersLength())]
+    buffer_sizes = [_buffer_size(path, model.Buffers(i), len(data)) for i in range(model.BuffersLength())]
     graph = model.Subgraphs(0)
     tensors = [_tensor(graph.Tensors(i), i, type_names, buffer_sizes) for i in range(graph.TensorsLength())]
     ops = []
@@ -208,10 +209,16 @@ def _ints(value: Any) -> Any:
     return [] if isinstance(value, int) else value
 
 
-def _buffer_size(buffer: Any) -> int:
+def _buffer_size(path: Path, buffer: Any, file_size: int) -> int:
+    """Bytes of a constant; models over 2 GB keep them after the flatbuffer (offset, size), which a cut file lacks."""
     if buffer is None:
         return 0
-    return int(buffer.Size()) if buffer.Offset() > 1 else int(buffer.DataLength())
+    if buffer.Offset() > 1:
+        end = buffer.Offset() + buffer.Size()
+        if end > file_size:
+            raise UsageError(f"{path}: truncated TFLite model ({file_size} bytes; a buffer ends at {end})")
+        return int(buffer.Size())
+    return int(buffer.DataLength())
 
 
 def _tensor(tensor: Any, index: int, type_names: dict[int, str], buffer_sizes: list[int]) -> TFLiteTensor:

@@ -29,8 +29,8 @@ def _io_rows(model: TFLiteModel, kind: str) -> list[TensorRow]:
     return [_row(model.tensors[i].name, model.tensors[i]) for i in indices]
 
 
-def inspect_tflite(path: Path) -> Inspection:
-    model = read_tflite(path)
+def inspect_tflite(path: Path, data: bytes | None = None) -> Inspection:
+    model = read_tflite(path, data)
     weights = sum(t.buffer_bytes for t in model.tensors if t.constant)
     histogram: dict[str, int] = {}
     for op in model.ops:
