@@ -100,6 +100,25 @@ def _simplify(model: Any) -> tuple[Any, Repair | None]:
     return simplified, Repair("simplify", detail + ")")
 
 
+def _constants_to_initializers(model: Any) -> Repair | None:
+    """Constant nodes become initializers: consumers see a weight they can read at conversion time, not an op
+    whose output they must compute (onnx2torch would read a Resize's scales at run time)."""
+    from onnx import helper, numpy_helper
+
+    moved = []
+    for node in list(model.graph.node):
+        if node.op_type != "Constant" or len(node.attribute) != 1 or node.attribute[0].name != "value":
+            continue
+        tensor = numpy_helper.from_array(numpy_helper.to_array(helper.get_attribute_value(node.attribute[0])),
+                                         node.output[0])
+        model.graph.initializer.append(tensor)
+        model.graph.node.remove(node)
+        moved.append(node.output[0])
+    if not moved:
+        return None
+    return Repair("constants-to-initializers", f"{len(moved)} Constant nodes stored as initializers")
+
+
 def _sanitize_names(model: Any) -> Repair | None:
     """Node and tensor names TensorFlow refuses as scope names ('Softmax@0', '/conv:1') get safe ones.
 
@@ -155,7 +174,7 @@ def repair(
     model, downgraded = _downgrade_opset(model, max_opset)
     repairs.append(downgraded)
     model, simplified = _simplify(model)
-    repairs.append(simplified)
+    repairs += [simplified, _constants_to_initializers(model)]
     if sanitize_names:
         repairs.append(_sanitize_names(model))
     onnx.save(model, str(output))

@@ -106,39 +106,93 @@ def _unsqueeze(tensor: Any, axes: tuple[int, ...]) -> Any:
     return tensor
 
 
-def _freeze_constant_operands(module: Any, examples: tuple[Any, ...]) -> list[str]:
-    """Reshape, Squeeze and Unsqueeze whose shape/axes operand is a constant become plain torch calls with static
-    arguments: onnx2torch reads those operands at run time (`.item()`, `sort`), which torch.export refuses as
-    data-dependent. Returns the ONNX op kinds it froze."""
+def _slice(tensor: Any, cuts: tuple[tuple[int, int, int, int], ...]) -> Any:
+    """ONNX Slice with constant (axis, start, end, step) per axis, as static indexing."""
+    index: list[slice] = [slice(None)] * tensor.dim()
+    for axis, start, end, step in cuts:
+        index[axis] = slice(start, end, step)
+    return tensor[tuple(index)]
+
+
+def _constant_operands(args: tuple[Any, ...]) -> bool:
+    return all(arg is None or getattr(arg, "op", None) == "get_attr" for arg in args)
+
+
+def _buffer(module: Any, arg: Any) -> list[float] | None:
+    """A constant operand's values; None for an absent or empty one (ONNX's way of leaving an input out)."""
+    if arg is None:
+        return None
+    values = module.get_buffer(arg.target).reshape(-1).tolist()
+    return values or None
+
+
+def _resize(tensor: Any, scales: list[float] | None, sizes: list[float] | None, mode: str, align: Any) -> Any:
+    """ONNX Resize with constant scales or sizes as one static interpolate call (batch and channels kept)."""
+    import torch
+    from onnx2torch.node_converters.resize import _onnx_mode_to_torch_mode
+
+    torch_mode = _onnx_mode_to_torch_mode(mode, tensor.dim() - 2)
+    size = [int(v) for v in sizes[2:]] if sizes else None
+    scale = [float(v) for v in scales[2:]] if scales and not size else None
+    return torch.nn.functional.interpolate(tensor, size=size, scale_factor=scale, mode=torch_mode, align_corners=align)
+
+
+def _static_call(module: Any, node: Any) -> tuple[Any, tuple[Any, ...]] | None:
+    """The plain torch call that does what an onnx2torch module does with constant operands, if it is one."""
     import torch
     from onnx2torch.node_converters.reshape import OnnxReshape
+    from onnx2torch.node_converters.resize import OnnxResize
+    from onnx2torch.node_converters.slice import OnnxSlice
     from onnx2torch.node_converters.squeeze import OnnxSqueezeDynamicAxes
     from onnx2torch.node_converters.unsqueeze import OnnxUnsqueezeDynamicAxes
+
+    kind = module.get_submodule(node.target)
+    if isinstance(kind, OnnxResize):  # operands may come as keywords: roi, scales, sizes
+        named = {**dict(zip(("roi", "scales", "sizes"), node.args[1:], strict=False)), **node.kwargs}
+        if not named or not _constant_operands(tuple(named.values())):
+            return None
+        scales, sizes = _buffer(module, named.get("scales")), _buffer(module, named.get("sizes"))
+        return _resize, (node.args[0], scales, sizes, kind.onnx_mode, kind.align_corners)
+    if len(node.args) < 2 or not _constant_operands(node.args[1:]):
+        return None
+    source, operands = node.args[0], node.args[1:]
+    values = [int(v) for v in _buffer(module, operands[0]) or []]
+    if isinstance(kind, OnnxSlice):
+        starts, ends, axes, steps = (_buffer(module, arg) for arg in (*operands, None, None)[:4])
+        axes = axes or list(range(len(starts or [])))
+        steps = steps or [1] * len(axes)
+        if not starts or not ends or any(step <= 0 for step in steps):
+            return None  # negative steps need a flip: leave those to onnx2torch
+        cuts = zip(map(int, axes), map(int, starts), map(int, ends), map(int, steps), strict=True)
+        return _slice, (source, tuple(cuts))
+    if isinstance(kind, OnnxReshape):
+        sizes = source.meta["tensor_meta"].shape
+        return torch.reshape, (source, tuple(int(sizes[i]) if d == 0 else d for i, d in enumerate(values)))
+    if isinstance(kind, OnnxSqueezeDynamicAxes):
+        return torch.squeeze, (source, tuple(values))
+    if isinstance(kind, OnnxUnsqueezeDynamicAxes):
+        return _unsqueeze, (source, tuple(values))
+    return None
+
+
+def _freeze_constant_operands(module: Any, examples: tuple[Any, ...]) -> list[str]:
+    """Reshape, Squeeze, Unsqueeze and Resize whose shape/axes/scales operands are constants become plain torch
+    calls with static arguments: onnx2torch reads those operands at run time (`.item()`, `sort`, `tolist`), which
+    torch.export refuses as data-dependent. Returns the onnx2torch module kinds it replaced."""
     from torch.fx.passes.shape_prop import ShapeProp
 
     ShapeProp(module).propagate(*examples)
     graph = module.graph
     frozen: list[str] = []
     for node in list(graph.nodes):
-        if node.op != "call_module" or len(node.args) < 2 or getattr(node.args[1], "op", None) != "get_attr":
+        call = _static_call(module, node) if node.op == "call_module" else None
+        if call is None:
             continue
-        kind = module.get_submodule(node.target)
-        values = [int(v) for v in module.get_buffer(node.args[1].target).reshape(-1).tolist()]
-        source = node.args[0]
-        if isinstance(kind, OnnxReshape):
-            sizes = source.meta["tensor_meta"].shape
-            call = (torch.reshape, (source, tuple(int(sizes[i]) if d == 0 else d for i, d in enumerate(values))))
-        elif isinstance(kind, OnnxSqueezeDynamicAxes):
-            call = (torch.squeeze, (source, tuple(values)))
-        elif isinstance(kind, OnnxUnsqueezeDynamicAxes):
-            call = (_unsqueeze, (source, tuple(values)))
-        else:
-            continue
+        frozen.append(type(module.get_submodule(node.target)).__name__)
         with graph.inserting_after(node):
             replacement = graph.call_function(*call)
         node.replace_all_uses_with(replacement)
         graph.erase_node(node)
-        frozen.append(type(kind).__name__)
     graph.eliminate_dead_code()
     module.recompile()
     return frozen
