@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.helpers import load_json, run_edgex
+from tests.helpers import assert_one_line_error, load_json, run_edgex
 from tests.onnx_models import digits_nchw
 
 NO_EXAMPLES = """
@@ -66,3 +66,26 @@ def test_parity_notes_name_their_output(tmp_path: Path) -> None:
     result = run_edgex("export", "demo", "--to", "tflite", "--out", tmp_path, "--runs", "0", "--min-cosine", "1.5")
     assert result.returncode == 1
     assert "cosine[probs] 1 < 1.5 (FAILED)" in result.stdout  # the demo's output is named probs
+
+
+def test_scalar_input_is_bad_input_not_an_internal_error(tmp_path: Path) -> None:
+    """silero-vad's ONNX export takes the sample rate as a rank-0 input; edgex said 'internal error' (exit 70)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    nodes = [
+        helper.make_node("Cast", ["sr"], ["srf"], to=TensorProto.FLOAT),
+        helper.make_node("Mul", ["x", "srf"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "scaled", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4]),
+                          helper.make_tensor_value_info("sr", TensorProto.INT64, [])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, str(tmp_path / "scaled.onnx"))
+    np.savez(tmp_path / "val.npz", x=np.ones((3, 4), np.float32), sr=np.array(16000, np.int64))
+    result = run_edgex("export", tmp_path / "scaled.onnx", "--to", "tflite", "--validate", tmp_path / "val.npz",
+                       "--out", tmp_path / "out", "--runs", "0")
+    assert_one_line_error(result, 2, "input 'sr' is a scalar")

@@ -64,6 +64,12 @@ def conform(arrays: dict[str, np.ndarray], signature: ModelSignature, origin: st
             f"{origin}: arrays {sorted(arrays)} do not match the model inputs {sorted(expected)}",
             hint="name each array after its input (np.savez(path, **{name: array}))",
         )
+    for spec in signature.inputs:
+        if not spec.shape or np.ndim(arrays[spec.name]) == 0:
+            raise UsageError(
+                f"{origin}: input '{spec.name}' is a scalar: edgex feeds every input with a leading sample axis",
+                hint="wrap the model so the scalar is a constant inside it (e.g. a fixed sample rate)",
+            )
     counts = {len(a) for a in arrays.values()}
     if len(counts) != 1:
         raise UsageError(f"{origin}: inputs have different sample counts {sorted(counts)}")
