@@ -21,7 +21,7 @@ from pathlib import Path
 # Run as a script (`python benchmarks/zoo.py`): the repository root must be importable for `benchmarks.*`.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.zoo_fetch import cache_dir
+from benchmarks.zoo_fetch import cache_dir, restore
 from benchmarks.zoo_models import MODELS, ZooModel
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,6 +46,7 @@ class Cell:
     top1: float | None = None
     error: str = ""
     upstream: str = ""
+    source_modified: bool = False  # the run rewrote the model file it was given
 
 
 def _command(model: ZooModel, route: str, mode: str, cache: Path, work: Path) -> list[str]:
@@ -79,6 +80,7 @@ def run_cell(model: ZooModel, route: str, mode: str, cache: Path, work: Path, ti
     command = _command(model, route, mode, cache, work)
     report_path = Path(command[command.index("--report-json") + 1])
     report_path.unlink(missing_ok=True)
+    restore(cache)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "EDGEX_ZOO_CACHE": str(cache), "COLUMNS": "200"}
     start = time.perf_counter()
     try:
@@ -88,6 +90,7 @@ def run_cell(model: ZooModel, route: str, mode: str, cache: Path, work: Path, ti
         exit_code, stderr = -1, f"TimeoutExpired: no result after {timeout:.0f} s"
     cell = Cell(model.name, route, mode, "failed", exit_code, time.perf_counter() - start)
     cell.upstream = model.upstream.get(f"{route}/{mode}", "")
+    cell.source_modified = any(path.resolve() == Path(command[3]).resolve() for path in restore(cache))
     row = _report_row(report_path)
     if row is not None:
         cell.export_seconds = row.get("export_seconds")
@@ -123,14 +126,15 @@ def write_markdown(cells: list[Cell], path: Path, command: str) -> None:
         "speech (`benchmarks/zoo_models.py`). Parity is against the original model on the validation set, with",
         "edgex's default gates. ✅ passed, ❎ exported but parity failed, ❌ failed (exit code and first error line).",
         "",
-        f"fp32: **{passed}/{len(fp32)}** cells ✅.",
+        f"fp32: **{passed}/{len(fp32)}** cells ✅. ⚠️ in the error column: the run rewrote the source model file"
+        " in place (the zoo restores it from the wheel before every cell).",
         "",
         "| model | route | mode | | exit | convert s | total s | cosine (min) | SNR dB (min) | top-1 % | error"
         " | upstream |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in cells:
-        error = c.error.replace("|", "\\|")
+        error = ("⚠️ source file rewritten in place; " if c.source_modified else "") + c.error.replace("|", "\\|")
         lines.append(
             f"| {c.model} | {c.route} | {c.mode} | {ICONS[c.verdict]} | {c.exit_code} | {_figure(c.export_seconds, 1)}"
             f" | {c.seconds:.0f} | {_figure(c.cosine, 5)} | {_figure(c.snr_db, 1)} | {_figure(c.top1, 1)}"

