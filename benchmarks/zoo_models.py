@@ -208,8 +208,13 @@ def silero_ts_inputs(count: int, seed: int) -> dict[str, np.ndarray]:
 
 
 def basic_pitch_inputs(count: int, seed: int) -> dict[str, np.ndarray]:
-    """basic-pitch: 43844 samples (2 s at 22.05 kHz) as (batch, samples, 1), its own CQT front-end inside."""
+    """basic-pitch ONNX: 43844 samples (2 s at 22.05 kHz) as (batch, samples, 1), its own CQT front-end inside."""
     return {"serving_default_input_2:0": _clips(count, seed, 43844, 22050)[..., None]}
+
+
+def basic_pitch_savedmodel_inputs(count: int, seed: int) -> dict[str, np.ndarray]:
+    """basic-pitch SavedModel: the same audio under its serving signature's input name."""
+    return {"input_2": basic_pitch_inputs(count, seed)["serving_default_input_2:0"]}
 
 
 MODELS: tuple[ZooModel, ...] = (
@@ -241,6 +246,15 @@ MODELS: tuple[ZooModel, ...] = (
         "silero-vad",
         silero_ts_inputs,
         ("pytorch-lite",),
+        extra_args=("--input-shape", "1x512"),
+    ),
+    ZooModel(
+        "silero-vad-wrapped",
+        "torch",
+        f"{ZOO_FACTORIES}.silero_vad_wrapped:build",
+        "silero-vad",
+        silero_ts_inputs,
+        FP32_ROUTES,
     ),
     ZooModel(
         "basic-pitch",
@@ -249,6 +263,17 @@ MODELS: tuple[ZooModel, ...] = (
         "basic-pitch",
         basic_pitch_inputs,
         ("tflite", "executorch", "pytorch-lite"),
+        calib_count=8,
+        val_count=4,
+        upstream={"tflite/fp32": "PINTO0309/onnx2tf#782"},
+    ),
+    ZooModel(
+        "basic-pitch-sm",
+        "savedmodel",
+        "basic_pitch/basic_pitch/saved_models/icassp_2022/nmp",
+        "basic-pitch",
+        basic_pitch_savedmodel_inputs,
+        FP32_ROUTES,
         calib_count=8,
         val_count=4,
     ),
