@@ -18,10 +18,11 @@ class SileroVad16k(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.vad = torch.jit.load(str(cached("silero_vad/silero_vad/data/silero_vad.jit")), map_location="cpu")
+        self.rate = RATE  # an attribute, not a global, so torch.jit.script can compile this wrapper
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.vad.reset_states()
-        return self.vad(x, RATE)
+        return self.vad(x, self.rate)
 
 
 def build() -> tuple[nn.Module, tuple[torch.Tensor]]:
