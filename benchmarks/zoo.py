@@ -90,18 +90,28 @@ def run_cell(model: ZooModel, route: str, mode: str, cache: Path, work: Path, ti
         exit_code, stderr = -1, f"TimeoutExpired: no result after {timeout:.0f} s"
     cell = Cell(model.name, route, mode, "failed", exit_code, time.perf_counter() - start)
     cell.upstream = model.upstream.get(f"{route}/{mode}", "")
-    cell.source_modified = any(path.resolve() == Path(command[3]).resolve() for path in restore(cache))
+    source = Path(model.source_spec(cache)).resolve()
+    cell.source_modified = any(path.resolve() == source for path in restore(cache))
     row = _report_row(report_path)
     if row is not None:
         cell.export_seconds = row.get("export_seconds")
         cell.cosine, cell.snr_db, cell.top1 = _parity_figures(row.get("parity"))
         if row.get("error"):
             cell.error = row["error"].splitlines()[0][:300]
+        elif row.get("parity"):
+            cell.error = "; ".join(_failed_check(c) for c in row["parity"].get("checks", []) if not c["passed"])
     exported = exit_code == 1 and row is not None and row.get("artifact")
     cell.verdict = "passed" if exit_code == 0 else "parity" if exported else "failed"
     if cell.verdict != "passed" and not cell.error:
         cell.error = _first_error_line(stderr)
     return cell
+
+
+def _failed_check(check: dict) -> str:
+    """A failed parity gate as 'top1_agreement 91.7% < 97% (predictions)'."""
+    value, threshold, unit = check["value"], check["threshold"], check.get("unit", "")
+    below = {">=": "<", "<=": ">"}.get(check["comparison"], "vs")
+    return f"{check['name']} {value:.4g}{unit} {below} {threshold:g}{unit} ({check.get('output', '')})"
 
 
 def _report_row(path: Path) -> dict | None:
