@@ -2,7 +2,7 @@
 
 Each cell is one `python -m edgex export ...` subprocess with a timeout, exactly as a user would run it; the cell's
 verdict, time and parity figures come from its JSON report, its error from the report's row (else stderr).
-Usage: `python benchmarks/zoo.py [--only MODEL] [--quick] [--fp32-only] [--cache DIR]` after
+Usage: `python benchmarks/zoo.py [--only MODEL] [--quick] [--mode fp32|int8] [--cache DIR]` after
 `python benchmarks/zoo_fetch.py` (`make zoo` does both).
 """
 

@@ -18,7 +18,7 @@ from scipy import signal
 
 FP32_ROUTES = ("tflite", "executorch", "pytorch-lite", "onnx")
 INT8_ROUTES = ("tflite", "executorch")
-ZOO_FACTORIES = "benchmarks.zoo"
+ZOO_FACTORIES = "benchmarks.zoo_factories"
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from benchmarks.zoo._cache import cached
+from benchmarks.zoo_factories._cache import cached
 
 MEL_CHANNELS, FRAMES, HIDDEN, EMBEDDING, LAYERS = 40, 160, 256, 256, 3
 

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from benchmarks.zoo._cache import cached
+from benchmarks.zoo_factories._cache import cached
 
 PITCH_BINS, WINDOW = 360, 1024
 IN_CHANNELS = [1, 128, 16, 16, 16, 32]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from benchmarks.zoo._cache import cached
+from benchmarks.zoo_factories._cache import cached
 
 
 class ONet(nn.Module):
