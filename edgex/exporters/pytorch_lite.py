@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from typing import Any
 
 from edgex.errors import ConversionError
 from edgex.exporters import ConversionOutcome, ConversionRequest, Converter
@@ -33,6 +34,25 @@ def register(registry: Registry) -> None:
     )
 
 
+def _trace_or_script(module: Any, examples: tuple[Any, ...]) -> tuple[Any, list[str]]:
+    """Trace; when tracing fails (a wrapped ScriptModule whose methods return None, say), script instead, which
+    also keeps data-dependent control flow."""
+    import torch
+
+    try:
+        with warnings.catch_warnings(record=True) as caught, torch.no_grad():
+            warnings.simplefilter("always", torch.jit.TracerWarning)
+            program = torch.jit.trace(module, examples)
+    except Exception as trace_error:  # noqa: BLE001 - tracing fails in many ways; scripting is the other way in
+        try:
+            return torch.jit.script(module), [f"scripted (tracing failed: {short_message(trace_error)})"]
+        except Exception:  # noqa: BLE001
+            raise trace_error from None
+    if any(issubclass(w.category, torch.jit.TracerWarning) for w in caught):
+        return program, ["traced with TracerWarnings: data-dependent control flow is frozen to the example"]
+    return program, []
+
+
 def convert(request: ConversionRequest) -> ConversionOutcome:
     import torch
 
@@ -44,11 +64,7 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
         if isinstance(model.module, torch.jit.ScriptModule):
             program = model.module
         else:
-            with warnings.catch_warnings(record=True) as caught, torch.no_grad():
-                warnings.simplefilter("always", torch.jit.TracerWarning)
-                program = torch.jit.trace(model.module, model.examples)
-            if any(issubclass(w.category, torch.jit.TracerWarning) for w in caught):
-                notes.append("traced with TracerWarnings: data-dependent control flow is frozen to the example")
+            program, notes = _trace_or_script(model.module, model.examples)
         metadata = {
             "inputs": [
                 {"name": n, "shape": list(e.shape), "dtype": dtype_name(e.dtype)}

@@ -1,4 +1,4 @@
-"""TorchScript programs (.pt / .pth saved with torch.jit.save): reference runner, and a source for .ptl."""
+"""TorchScript programs (.pt / .pth / .jit saved with torch.jit.save): reference runner, and a source for .ptl."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from edgex.registry import Registry
 
 
 def _detect(spec: str) -> bool:
-    return Path(spec).suffix.lower() in (".pt", ".pth") and Path(spec).is_file()
+    return Path(spec).suffix.lower() in (".pt", ".pth", ".jit") and Path(spec).is_file()
 
 
 
@@ -17,7 +17,7 @@ def register(registry: Registry) -> None:
     registry.add_format(
         Format(
             name="torchscript",
-            description="TorchScript program (.pt, .pth from torch.jit.save; --input-shape if it records none)",
+            description="TorchScript program (.pt, .pth, .jit from torch.jit.save; --input-shape if it records none)",
             worker="torch",
             loader="edgex.formats.torch_factory:load",
             extra="torch",
