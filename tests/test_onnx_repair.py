@@ -3,6 +3,7 @@ models exported by other tools (issue: real models from the wild convert)."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -59,9 +60,12 @@ def test_repaired_model_computes_the_same(tmp_path: Path) -> None:
 def test_wild_onnx_to_tflite_converts_and_lists_its_repairs(wild: dict[str, Path], tmp_path: Path) -> None:
     """Before: onnx2tf failed on 'relu@0' / 'Softmax@0' scope names and the symbolic batch."""
     report = tmp_path / "r.json"
+    before = hashlib.sha256(wild["model"].read_bytes()).hexdigest()
     result = run_edgex("export", wild["model"], "--to", "tflite", "--validate", wild["val"], "--out", tmp_path,
                        "--runs", "2", "--keep-intermediates", "--report-json", report)
     assert result.returncode == 0, result.stdout + result.stderr
+    # onnx2tf rewrites the file it is given: it must get a copy, never the user's model.
+    assert hashlib.sha256(wild["model"].read_bytes()).hexdigest() == before
     row = load_json(report)["rows"][0]
     passes = [r["pass"] for r in row["details"]["repairs"]]
     assert passes == ["drop-initializer-inputs", "static-shapes", "simplify", "sanitize-names"]
