@@ -15,6 +15,7 @@ import numpy as np
 
 from edgex.artifacts import sha256_tree, size_bytes
 from edgex.data.inputs import InputSet
+from edgex.data.providers import load_inputs
 from edgex.errors import ConversionError, EdgexError, UsageError
 from edgex.parity.compare import ParityResult, compare, latency_check, pair_names
 from edgex.parity.layout import describe_permutation, inverse_permutation, layout_permutation
@@ -27,7 +28,6 @@ from edgex.pipeline import (
     demo_parity,
     describe_data,
     describe_source,
-    load_validation,
     with_data_shapes,
 )
 from edgex.quantize.recipes import FLOAT, Recipe, get_recipe, parse_recipes
@@ -170,7 +170,7 @@ def run_validate(config: ValidateConfig, on_step: Callable[[str], None] = lambda
         reference = RemoteRunner(pool, ref, threads=parity.bench.threads)
         on_step(f"loading {ref.spec}")
         info = reference.load()
-        validation = load_validation(parity, info.signature)
+        validation = load_inputs(parity.validation, info.signature, "validation", labels_path=parity.labels)
         warnings += validation.notes
         session = ParitySession(pool, reference, validation, parity.bench, parity.class_output)
         rows = []

@@ -39,7 +39,9 @@ KEY_METRICS = (
 
 def schema() -> dict[str, Any]:
     """The manifest's JSON Schema, shipped as package data."""
-    return json.loads(resources.files("edgex.schemas").joinpath("manifest.schema.json").read_text(encoding="utf-8"))
+    text = resources.files("edgex.schemas").joinpath("manifest.schema.json").read_text(encoding="utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
 
 
 def describe_io(path: Path, artifact_format: str, report: RunReport) -> dict[str, Any]:

@@ -49,7 +49,7 @@ def inspect_pte(path: Path) -> Inspection:
     )
 
 
-def _row(name: str, tensor: dict) -> TensorRow:
+def _row(name: str, tensor: dict[str, Any]) -> TensorRow:
     dtype = tensor.get("dtype") or tensor.get("kind", "-")  # a non-tensor value names its kind
     return TensorRow(name, tuple(int(d) for d in tensor.get("shape", [])), dtype)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import resource
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 import numpy as np
@@ -86,7 +87,7 @@ def framework_versions() -> dict[str, str]:
     return versions
 
 
-def batched(inputs: dict[str, np.ndarray], batch_size: int):
+def batched(inputs: dict[str, np.ndarray], batch_size: int) -> Iterator[tuple[int, int, dict[str, np.ndarray]]]:
     """Yield (start, stop, chunk) over the sample axis; the last chunk may be short."""
     count = len(next(iter(inputs.values())))
     for start in range(0, count, batch_size):
