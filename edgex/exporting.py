@@ -309,7 +309,7 @@ def _convert_route(
                     else None
                 ),
             )
-            outcome = pool.shared(hop.worker).call(
+            outcome: ConversionOutcome = pool.shared(hop.worker).call(
                 hop.function,
                 request,
                 what=f"converting to {label} ({hop.name})",

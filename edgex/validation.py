@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 
@@ -141,7 +142,10 @@ def artifact_mode(artifact: SourceRef, requested: str | None) -> Recipe:
     if requested:
         return parse_recipes((requested,), get_registry().recipes, artifact.format)[0]
     reader = get_format(artifact.format).recipe_reader
-    return get_recipe(import_target(reader)(artifact.path) if reader else FLOAT)
+    if reader is None:
+        return get_recipe(FLOAT)
+    read_recipe: Callable[[Path], str] = import_target(reader)
+    return get_recipe(read_recipe(artifact.file))
 
 
 def run_validate(config: ValidateConfig, on_step: Callable[[str], None] = lambda _: None) -> RunReport:

@@ -14,7 +14,7 @@ def read_program(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """(program, its forward method, else its first): read in a throwaway process (see pte_reader's docstring)."""
     worker = Worker("pte-schema")
     try:
-        program = worker.call(
+        program: dict[str, Any] = worker.call(
             "edgex.inspection.pte_reader:read_pte", str(path.resolve()), what=f"reading {path}", failure=InternalError
         )
     finally:
@@ -59,7 +59,7 @@ def recipe_of(path: Path) -> str:
     fall back to the mode tag in edgex's artifact names, then to float32 (the strictest thresholds)."""
     worker = Worker("pte-schema")
     try:
-        program = worker.call(
+        program: dict[str, Any] = worker.call(
             "edgex.inspection.pte_reader:read_pte", str(path.resolve()), what=f"reading {path}", failure=InternalError
         )
     finally:

@@ -8,14 +8,17 @@ from __future__ import annotations
 import resource
 import sys
 import time
-from collections.abc import Iterator
-from typing import Any, Protocol
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from edgex.parity.performance import MemoryStats
 from edgex.specs import RunnerInfo
 from edgex.workers import Kept, import_target
+
+if TYPE_CHECKING:
+    from edgex.sources import SourceRef
 
 
 class Runner(Protocol):
@@ -38,11 +41,12 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
 
-def open_runner(ref: Any, threads: int) -> Kept:
+def open_runner(ref: SourceRef, threads: int) -> Kept:
     from edgex.sources import get_format
 
     _state["before_load_mb"] = _peak_rss_mb()
-    runner = import_target(get_format(ref.format).loader)(ref, threads)
+    load: Callable[[SourceRef, int], Runner] = import_target(get_format(ref.format).loader)
+    runner = load(ref, threads)
     return Kept(runner, runner.info)
 
 
