@@ -53,12 +53,14 @@ $(WEB)/node_modules/.package-lock.json: $(WEB)/package.json $(WEB)/package-lock.
 # pytest exits 5 when it collects nothing: that is a broken suite, reported as such.
 test: install browser
 	$(BIN)/ruff check edgex tests benchmarks sample_apps
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: the suite is missing or broken" >&2; exit 1; fi; \
 	exit $$status
 
 lint: install
 	$(BIN)/ruff check edgex tests benchmarks sample_apps
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python benchmarks/run.py

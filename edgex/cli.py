@@ -7,7 +7,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,6 +17,9 @@ from edgex.cli_edgetpu import edgetpu_group
 from edgex.cli_options import SpecType, accept_debug, check_conflicts, spec_options
 from edgex.errors import EdgexError, ExitCode, Terminated
 from edgex.options import Text
+
+if TYPE_CHECKING:
+    from rich.status import Status
 
 EPILOG = "Exit codes: 0 ok, 1 parity failed, 2 bad input, 3 conversion failed, 4 missing dependency, 70 internal error."
 
@@ -31,7 +34,7 @@ def cli(debug: bool) -> None:
     """Convert trained models for on-device runtimes, quantize them, and prove they still behave."""
 
 
-def _progress(debug: bool):
+def _progress(debug: bool) -> tuple[Status | None, Callable[[str], None]]:
     """A spinner on stderr for interactive runs; plain step lines under --debug."""
     from rich.console import Console
 

@@ -87,8 +87,8 @@ def supported_ops(as_json: bool) -> int:
     table = Table(title="Edge TPU supported operations (https://coral.ai/docs/edgetpu/models-intro/)")
     for header in ("TFLite op", "runtime", "max version", "limitation"):
         table.add_column(header, overflow="fold")
-    for row in rows:
-        runtime = f"{row['min_runtime']}+" if row["min_runtime"] else "all"
-        table.add_row(row["op"], runtime, str(row["compiler_16_parses_up_to_version"]), row["limitation"] or "-")
+    for name, rule in sorted(RULES.items()):
+        runtime = f"{rule.min_runtime}+" if rule.min_runtime else "all"
+        table.add_row(name, runtime, str(MAX_PARSER_VERSION.get(name)), rule.limitation or "-")
     console.print(table)
     return 0

@@ -19,7 +19,7 @@ accept_debug = click.option(
 )
 
 
-class SpecType(click.ParamType):
+class SpecType(click.ParamType[Any, Any]):
     """A click type that reads a flag's text with the same check as the build file's key."""
 
     def __init__(self, kind: Kind) -> None:

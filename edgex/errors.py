@@ -29,7 +29,8 @@ class EdgexError(Exception):
         self.hint = hint
         self.details = details  # e.g. a worker's traceback, shown with --debug only
 
-    def __reduce__(self):  # keep hint/details when crossing a process boundary
+    def __reduce__(self) -> tuple[type[EdgexError], tuple[str, str | None, str | None]]:
+        # keep hint/details when crossing a process boundary
         return (type(self), (self.message, self.hint, self.details))
 
     def one_line(self) -> str:

@@ -43,6 +43,7 @@ from edgex.results import ArtifactInfo, RowResult, RowStatus, RunReport
 from edgex.routes import Route, all_routes, choose_route
 from edgex.sources import SourceOptions, SourceRef, ensure_loadable, get_format, resolve_source
 from edgex.sources.remote import RemoteRunner
+from edgex.specs import ModelSignature
 from edgex.targets import FinalizeOutcome, FinalizeRequest, Target, get_target
 from edgex.validation import ParitySession
 from edgex.workers import WorkerPool, import_target
@@ -211,7 +212,7 @@ def run_export(config: ExportConfig, on_step: Callable[[str], None] = lambda _: 
     )
 
 
-def _load_calibration(config: ExportConfig, jobs: list[ExportJob], signature) -> InputSet | None:
+def _load_calibration(config: ExportConfig, jobs: list[ExportJob], signature: ModelSignature) -> InputSet | None:
     if config.calibration is None or not any(job.mode.needs_calibration for job in jobs):
         return None
     spec = config.calibration
@@ -334,7 +335,7 @@ def _convert_route(
                     else None
                 ),
             )
-            outcome = pool.shared(hop.worker).call(
+            outcome: ConversionOutcome = pool.shared(hop.worker).call(
                 hop.function,
                 request,
                 what=f"converting to {label} ({hop.name})",
@@ -368,7 +369,10 @@ def _finalize(job: ExportJob, ref: SourceRef, config: ExportConfig, on_step: Cal
     if job.target.finalize is None:
         return FinalizeOutcome()
     request = FinalizeRequest(job.target, ref, job.path, config.out_dir, config.force, job.options, on_step)
-    return import_target(job.target.finalize)(request)
+    # A 'module:function' string resolves to Any: the annotation is where its declared type is restored, as at
+    # every import_target call and worker result.
+    finalize: Callable[[FinalizeRequest], FinalizeOutcome] = import_target(job.target.finalize)
+    return finalize(request)
 
 
 def _data_shapes(data: InputSet | None, batch_size: int | None) -> dict[str, tuple[int, ...]]:

@@ -80,8 +80,11 @@ class Integer(Kind):
         return self.file(value)
 
     def file(self, value: Any) -> int:
-        bounded = isinstance(value, int) and self.minimum <= value <= (self.maximum if self.maximum else value)
-        if isinstance(value, bool) or not bounded:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or not self.minimum <= value <= (self.maximum if self.maximum else value)
+        ):
             raise ValueError(f"expected {self._expected()}, got {describe(value)}")
         return value
 
@@ -131,7 +134,7 @@ class Choice(Kind):
         return f"[{'|'.join(self.choices)}]"
 
     def file(self, value: Any) -> str:
-        if value not in self.choices:
+        if not isinstance(value, str) or value not in self.choices:
             raise ValueError(f"{value!r} is not one of {', '.join(self.choices)}")
         return value
 
@@ -435,7 +438,7 @@ def options_for(command: str) -> tuple[Option, ...]:
 
 def file_keys(place: str) -> dict[str, Callable[[Any], Any]]:
     """The keys one table of edgex.toml accepts, each with its checker; sub-tables are keys holding a table."""
-    keys = {option.key: option.check_file for option in place_options(place)}
+    keys: dict[str, Callable[[Any], Any]] = {option.key: option.check_file for option in place_options(place)}
     for sub in sorted({p.partition(".")[2] for o in OPTIONS for p in o.places if p.startswith(place + ".")}):
         keys[sub] = Table().file
     return keys

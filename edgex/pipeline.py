@@ -116,7 +116,8 @@ def collect_versions(pool: WorkerPool, kinds: set[str]) -> dict[str, str]:
 
     versions = {"edgex": __version__}
     for kind in sorted(kinds):
-        versions.update(
-            pool.shared(kind).call("edgex.sources.base:framework_versions", what=f"reading {kind} versions")
+        found: dict[str, str] = pool.shared(kind).call(
+            "edgex.sources.base:framework_versions", what=f"reading {kind} versions"
         )
+        versions.update(found)
     return versions

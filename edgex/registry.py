@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import entry_points
 from types import ModuleType
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from edgex.errors import UsageError
 from edgex.suggest import did_you_mean
@@ -108,7 +108,8 @@ def _hook(target: object, where: str) -> RegisterHook:
     hook = getattr(target, "register", None) if isinstance(target, ModuleType) else target
     if not callable(hook):
         raise UsageError(f"{where} has no register(registry) function", hint="see docs/contributing.md")
-    return hook
+    # A plugin's hook comes from an entry point or a module attribute, untyped by nature: declared here.
+    return cast(RegisterHook, hook)
 
 
 def _load_plugins(registry: Registry) -> None:

@@ -10,12 +10,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 
 from edgex.artifacts import sha256_tree, size_bytes
 from edgex.data.inputs import InputSet
-from edgex.data.providers import check_label_range, check_up_front
+from edgex.data.providers import check_label_range, check_up_front, load_inputs
 from edgex.errors import ConversionError, EdgexError, UsageError
 from edgex.parity.compare import ParityResult, class_outputs, compare, latency_check, pair_names
 from edgex.parity.layout import describe_permutation, inverse_permutation, layout_permutation
@@ -28,7 +29,6 @@ from edgex.pipeline import (
     demo_parity,
     describe_data,
     describe_source,
-    load_validation,
     with_data_shapes,
 )
 from edgex.quantize.recipes import FLOAT, Recipe, get_recipe, parse_recipes
@@ -164,7 +164,10 @@ def artifact_mode(artifact: SourceRef, requested: str | None) -> Recipe:
     if requested:
         return parse_recipes((requested,), get_registry().recipes, artifact.format)[0]
     reader = get_format(artifact.format).recipe_reader
-    return get_recipe(import_target(reader)(artifact.path) if reader else FLOAT)
+    if reader is None:
+        return get_recipe(FLOAT)
+    read_recipe: Callable[[Path], str] = import_target(reader)
+    return get_recipe(read_recipe(artifact.file))
 
 
 def run_validate(config: ValidateConfig, on_step: Callable[[str], None] = lambda _: None) -> RunReport:
@@ -194,7 +197,7 @@ def run_validate(config: ValidateConfig, on_step: Callable[[str], None] = lambda
         reference = RemoteRunner(pool, ref, threads=parity.bench.threads)
         on_step(f"loading {ref.spec}")
         info = reference.load()
-        validation = load_validation(parity, info.signature)
+        validation = load_inputs(parity.validation, info.signature, "validation", labels_path=parity.labels)
         warnings += validation.notes
         session = ParitySession(pool, reference, validation, parity.bench, parity.class_output)
         session.reference_outputs()  # up front: labels that do not fit the model fail the run, not every row

@@ -155,6 +155,18 @@ def test_bad_keywords_and_inputs_raise_typed_errors(tmp_path) -> None:
     assert not any(p.name.startswith(".edgex") for p in (tmp_path / "out").iterdir())  # no scratch folder left
 
 
+def test_in_memory_data_dict_keeps_every_input_name(tmp_path) -> None:
+    """A dict of arrays is saved under its input names, even a name np.savez would take as its own keyword."""
+    from edgex.api import _Saved
+
+    arrays = {"image": np.arange(6, dtype=np.float32).reshape(2, 3), "allow_pickle": np.array([[1], [2]], np.int64)}
+    path = _Saved(tmp_path).data(arrays, "validation")
+    with np.load(path) as saved:
+        assert sorted(saved.files) == ["allow_pickle", "image"]
+        for name, array in arrays.items():
+            assert saved[name].dtype == array.dtype and np.array_equal(saved[name], array)
+
+
 def test_row_scoped_converter_error_keeps_the_other_rows(tmp_path) -> None:
     """XNNPACK takes cumsum in no precision: fp32 runs it on a portable kernel, fp16 is refused inside the converter
     (a UsageError in the worker). That row fails with its reason; the fp32 row is still exported and validated."""

@@ -12,13 +12,16 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgex.artifacts import sha256_tree, temp_prefix
 from edgex.build.config import BuildSettings, Cell
 from edgex.errors import EdgexError, ExitCode
 
 STATE_FILE = ".edgex-cell.json"
+
+if TYPE_CHECKING:
+    from edgex.exporting import ExportConfig
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ class CellOutcome:
     seconds: float = 0.0
 
 
-def export_config(job: CellJob):
+def export_config(job: CellJob) -> ExportConfig:
     """The ExportConfig of `edgex export` with this cell's options (CLI threshold flags win over the file)."""
     from edgex.data.providers import DataSpec
     from edgex.exporters import ExportOptions

@@ -215,7 +215,9 @@ class _Reader:
 
     def settings(self, value: Any) -> BuildSettings:
         raw = self.table(value, ("build",), BUILD_KEYS)
-        paths = {key: self.resolve(raw[key]) for key in ("junit", "report_html", "report_json") if key in raw}
+        paths: dict[str, Path] = {
+            key: self.resolve(raw[key]) for key in ("junit", "report_html", "report_json") if key in raw
+        }
         return BuildSettings(**{**raw, **paths, "out": self.resolve(raw.get("out", "dist"))})
 
     def target(self, name: str, value: Any) -> TargetEntry:
@@ -312,7 +314,7 @@ class _Reader:
             return None
         value = raw[name]
         if value == RANDOM_DATA and name == "calibration":
-            return value
+            return RANDOM_DATA
         if not self.resolve(value).exists() and looks_like_pyspec(value):
             module, _, function = value.rpartition(":")
             return f"{self.existing(module, (*key, name))}:{function}" if module.endswith(".py") else value

@@ -155,16 +155,17 @@ def fingerprint(cell: Cell, settings: BuildSettings, overrides: dict[str, float]
             parts[name] = sha256_tree(path)
     if model.depends:
         parts["depends"] = _files_digest(list(model.depends), root)
+    model_fields = {**asdict(model), "source": _portable(model.source)}
+    for key in ("calibration", "validation", "labels", "weights", "depends"):
+        model_fields.pop(key)  # their bytes are hashed above; where they live does not matter
+    for key in ("targets", "class_names"):
+        model_fields.pop(key)  # the matrix around the cell and the manifest's names do not change it
     options = {
-        "model": {**asdict(model), "source": _portable(model.source)},
+        "model": model_fields,
         "target": asdict(target),
         "bench": [settings.threads, settings.warmup, settings.runs, settings.timeout],
         "overrides": overrides,
     }
-    for key in ("calibration", "validation", "labels", "weights", "depends"):
-        options["model"].pop(key)  # their bytes are hashed above; where they live does not matter
-    for key in ("targets", "class_names"):
-        options["model"].pop(key)  # the matrix around the cell and the manifest's names do not change it
     parts["options"] = _digest(options)
     parts["versions"] = _digest(versions())
     parts["edgex code"] = code

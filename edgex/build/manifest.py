@@ -9,6 +9,7 @@ edgex/schemas/manifest.schema.json.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -39,14 +40,17 @@ KEY_METRICS = (
 
 def schema() -> dict[str, Any]:
     """The manifest's JSON Schema, shipped as package data."""
-    return json.loads(resources.files("edgex.schemas").joinpath("manifest.schema.json").read_text(encoding="utf-8"))
+    text = resources.files("edgex.schemas").joinpath("manifest.schema.json").read_text(encoding="utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
 
 
 def describe_io(path: Path, artifact_format: str, report: RunReport) -> dict[str, Any]:
     """The artifact's own I/O when edgex can read its format; else the source model's signature, labelled so."""
     reader = get_registry().format(artifact_format).io_reader
     if reader is not None:
-        return {**import_target(reader)(path), "io_source": "artifact"}
+        read_io: Callable[[Path], dict[str, list[dict[str, Any]]]] = import_target(reader)
+        return {**read_io(path), "io_source": "artifact"}
     signature = report.source.signature
     specs = {"inputs": signature.inputs if signature else (), "outputs": signature.outputs if signature else ()}
     io = {

@@ -8,6 +8,7 @@ failed only because an external tool is missing (exit 4), whose absence is part 
 from __future__ import annotations
 
 import fnmatch
+import functools
 import json
 import multiprocessing
 import os
@@ -203,25 +204,25 @@ class Build:
         settings = self.config.settings
         code = edgex_code_digest()
         cached: list[CellResult] = []
-        jobs = []
+        jobs: list[tuple[CellJob, Fingerprint, str, dict[str, Any] | None]] = []
         for cell in select_cells(self.config, self.options.only):
             folder = cell_dir(self.config, cell)
             current = fingerprint(cell, settings, self.options.overrides, code, self.config.root)
             previous = read_state(folder)
             reason = _why(previous, current, self.options.force, folder)
-            if reason is None and previous is not None:
-                result = CellResult(cell, current, _outcome(previous["outcome"]), True, "")
-                if not settings.check_determinism or result.outcome.determinism:
-                    cached.append(result)
-                    continue
-                expected = {a["file"]: a["sha256"] for a in previous["outcome"]["artifacts"]}
-                job = self._job(cell, folder, force=True, reproduce_only=expected)
-                jobs.append((job, current, "", previous))  # measure determinism of the cached artifacts
+            if reason is not None:
+                # The build owns the folders it made: rebuilding a cell replaces its artifacts.
+                force = self.options.force or previous is not None
+                jobs.append((self._job(cell, folder, force=force), current, reason, previous))
                 continue
-            # The build owns the folders it made: rebuilding a cell replaces its artifacts.
-            jobs.append(
-                (self._job(cell, folder, force=self.options.force or previous is not None), current, reason, previous)
-            )
+            assert previous is not None  # _why gives a reason for a cell never built
+            result = CellResult(cell, current, _outcome(previous["outcome"]), True, "")
+            if not settings.check_determinism or result.outcome.determinism:
+                cached.append(result)
+                continue
+            expected = {a["file"]: a["sha256"] for a in previous["outcome"]["artifacts"]}
+            job = self._job(cell, folder, force=True, reproduce_only=expected)
+            jobs.append((job, current, "", previous))  # measure determinism of the cached artifacts
         return cached, jobs
 
     def _job(self, cell: Cell, folder: Path, *, force: bool, reproduce_only: dict[str, str] | None = None) -> CellJob:
@@ -276,7 +277,7 @@ class Build:
         workers = min(self.config.settings.jobs, len(jobs))
         if workers <= 1:
             return {
-                job.cell.id: self._announce(job, execute(job, lambda m, c=job.cell.id: self.on_event(c, m)))
+                job.cell.id: self._announce(job, execute(job, functools.partial(self.on_event, job.cell.id)))
                 for job in jobs
             }
         # Each cell in its own spawned process (frameworks never load here; a crash stays in its cell).

@@ -4,6 +4,7 @@ row per artifact row with ✅ passed · ❎ parity failed · ❌ export failed, 
 from __future__ import annotations
 
 from pathlib import Path
+from types import TracebackType
 
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
@@ -49,8 +50,10 @@ class BuildProgress:
         self.progress.__enter__()
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.progress.__exit__(*exc_info)
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.progress.__exit__(exc_type, exc, traceback)
 
     def event(self, cell: str, message: str) -> None:
         if cell not in self.tasks:
@@ -113,9 +116,9 @@ def render(build: BuildResult, console: Console, written: list[Path]) -> None:
             cells = row_cells(result, row)
             table.add_row(*cells, style=ICON_STYLES[cells[0]])
     console.print(table)
-    measured = [r for r in build.cells if r.outcome.determinism]
+    measured = [(r.cell.id, r.outcome.determinism) for r in build.cells if r.outcome.determinism]
     if measured:
-        same = [r.cell.id for r in measured if r.outcome.determinism["identical"]]
+        same = [cell_id for cell_id, determinism in measured if determinism["identical"]]
         differ = build.non_deterministic()
         console.print(
             f"determinism (same inputs exported twice, sha256 compared): identical: {', '.join(same) or 'none'}; "

@@ -50,14 +50,14 @@ def image_layout(spec: TensorSpec) -> ImageLayout:
     if len(shape) != 4:
         raise UsageError(f"input '{spec.name}' has rank {len(shape)}; image folders need a 4-D image input")
     if shape[3] in CHANNEL_COUNTS:
-        layout = ImageLayout(False, shape[1], shape[2], shape[3])
+        channels_first, height, width, channels = False, shape[1], shape[2], shape[3]
     elif shape[1] in CHANNEL_COUNTS:
-        layout = ImageLayout(True, shape[2], shape[3], shape[1])
+        channels_first, height, width, channels = True, shape[2], shape[3], shape[1]
     else:
         raise UsageError(f"input '{spec.name}' {spec.shape}: cannot tell the channel axis (1, 3 or 4 channels)")
-    if layout.height is None or layout.width is None:
+    if height is None or width is None or channels is None:
         raise UsageError(f"input '{spec.name}' has a dynamic image size; export it with a fixed input size")
-    return layout
+    return ImageLayout(channels_first, height, width, channels)
 
 
 def load_image_folder(folder: Path, signature: ModelSignature, preprocess: ImagePreprocess, purpose: str) -> InputSet:

@@ -109,7 +109,7 @@ def _random_inputs(signature: ModelSignature, count: int) -> InputSet:
     for spec in signature.inputs:
         if any(d is None for d in spec.sample_shape()):
             raise UsageError(f"input '{spec.name}' has dynamic dimensions; random calibration cannot pick a shape")
-        shape = (count, *spec.sample_shape())
+        shape = (count, *(int(d) for d in spec.sample_shape() if d is not None))
         arrays[spec.name] = rng.random(shape, dtype=np.float32).astype(spec.dtype)
     note = "calibrated on random data: quantization ranges are guesses and accuracy is unmeasured"
     return InputSet(arrays, origin=f"random ({count} samples)", notes=[note])

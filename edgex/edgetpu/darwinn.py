@@ -20,6 +20,7 @@ import flatbuffers
 from flatbuffers import flexbuffers
 
 from edgex.edgetpu.parser import format_bytes
+from edgex.inspection import SummaryValue
 from edgex.inspection.tflite import TFLiteModel
 
 CUSTOM_OP = "edgetpu-custom-op"
@@ -39,7 +40,7 @@ class _Table:
         return cls(buf, flatbuffers.encode.Get(flatbuffers.packer.uoffset, buf, 0))
 
     def _offset(self, index: int) -> int:
-        return self._table.Offset(4 + 2 * index)
+        return int(self._table.Offset(4 + 2 * index))
 
     def scalar(self, index: int, flags: Any, default: int = 0) -> int:
         offset = self._offset(index)
@@ -49,7 +50,7 @@ class _Table:
         offset = self._offset(index)
         return self._table.String(offset + self._table.Pos).decode(errors="replace") if offset else None
 
-    def bytes(self, index: int) -> bytes:
+    def byte_vector(self, index: int) -> bytes:  # not `bytes`: it would shadow the type in this class
         offset = self._offset(index)
         if not offset:
             return b""
@@ -104,7 +105,7 @@ def read_package(buf: bytes) -> DarwinnPackage:
         model_identifier=package.string(7),
         virtual_chip_id=package.scalar(5, flatbuffers.number_types.Int32Flags),
     )
-    multi = package.bytes(1)
+    multi = package.byte_vector(1)
     if multi:
         for serialized in _Table.root(multi).byte_strings(0):
             executable = _Table.root(serialized)
@@ -114,7 +115,7 @@ def read_package(buf: bytes) -> DarwinnPackage:
                     kind=EXECUTABLE_TYPES.get(executable.scalar(13, flatbuffers.number_types.Int16Flags), "unknown"),
                     chip=executable.string(10),
                     batch_size=executable.scalar(3, flatbuffers.number_types.Int32Flags),
-                    parameter_bytes=len(executable.bytes(6)),
+                    parameter_bytes=len(executable.byte_vector(6)),
                     estimated_cycles=executable.scalar(16, flatbuffers.number_types.Int64Flags),
                 )
             )
@@ -145,7 +146,7 @@ def read_custom_op(index: int, options: bytes) -> EdgeTPUOp:
     return op
 
 
-def edgetpu_inspection(model: TFLiteModel) -> tuple[dict[str, Any], list[str]]:
+def edgetpu_inspection(model: TFLiteModel) -> tuple[dict[str, SummaryValue], list[str]]:
     """Summary rows and notes for `edgex inspect` of a compiled model; ({}, []) for any other model."""
     custom = [read_custom_op(op.index, op.custom_options) for op in model.ops if op.name == CUSTOM_OP]
     if not custom:
@@ -159,7 +160,7 @@ def edgetpu_inspection(model: TFLiteModel) -> tuple[dict[str, Any], list[str]]:
     ]
     after = [f"#{op.index} {op.name} v{op.version}" for op in model.ops if op.index > last]
     kinds = ", ".join(sorted({e.kind for e in executables})) or "-"
-    summary: dict[str, Any] = {
+    summary: dict[str, SummaryValue] = {
         "edge tpu": f"compiled: {len(custom)} {CUSTOM_OP} of {len(model.ops)} operators",
         "darwinn min runtime": ", ".join(sorted({str(p.min_runtime_version) for p in packages})) or None,
         "darwinn compiler": ", ".join(sorted({p.compiler_version or "-" for p in packages})) or None,

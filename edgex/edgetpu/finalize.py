@@ -70,9 +70,9 @@ def _gate(report: CompilerReport, min_percent: float | None) -> Check | None:
 
 def _mapping_notes(preflight: Preflight, report: CompilerReport) -> list[str]:
     notes = []
-    percent = report.percent_on_tpu
-    if percent is not None and percent < 100.0:
-        notes.append(f"warning: only {report.tpu_ops} of {report.tpu_ops + report.cpu_ops} ops on the Edge TPU")
+    tpu, cpu = report.tpu_ops, report.cpu_ops
+    if tpu is not None and cpu is not None and cpu > 0:
+        notes.append(f"warning: only {tpu} of {tpu + cpu} ops on the Edge TPU")
     if report.tpu_ops is not None and report.tpu_ops != preflight.tpu_ops:
         notes.append(
             f"pre-flight predicted {preflight.tpu_ops} ops on the Edge TPU; the compiler mapped {report.tpu_ops}"
@@ -84,9 +84,10 @@ def compiler_section(report: CompilerReport) -> ReportSection:
     """The compiler's operation table with its memory and subgraph figures."""
     rows = [[row.op, str(row.count), row.status] for row in sorted(report.operators, key=lambda r: (r.op, r.status))]
     notes = [f"Edge TPU Compiler version {report.version or 'unknown'}"]
-    if report.percent_on_tpu is not None:
+    tpu, cpu, percent = report.tpu_ops, report.cpu_ops, report.percent_on_tpu
+    if tpu is not None and cpu is not None and percent is not None:
         notes.append(
-            f"{report.tpu_ops}/{report.tpu_ops + report.cpu_ops} ops on the Edge TPU ({report.percent_on_tpu:.1f}%), "
+            f"{tpu}/{tpu + cpu} ops on the Edge TPU ({percent:.1f}%), "
             f"{report.subgraphs if report.subgraphs is not None else '?'} Edge TPU subgraph(s)"
         )
     if report.on_chip_used_bytes is not None:

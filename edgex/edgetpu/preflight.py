@@ -150,7 +150,9 @@ class ConstantReader:
 
 @functools.cache
 def _type_name(code: int) -> str:
-    names = {value: name for name, value in vars(schema().TensorType).items() if not name.startswith("_")}
+    names: dict[int, str] = {
+        value: name for name, value in vars(schema().TensorType).items() if not name.startswith("_")
+    }
     return names.get(code, "").lower()
 
 
@@ -269,9 +271,9 @@ def _evaluate(view: OpView, min_runtime: int) -> tuple[str, str]:
                 f"tensor '{tensor.name}' {list(tensor.shape)}: only the 3 innermost dimensions may be > 1"
             )
     for position in rule.constant_inputs:
-        tensor = view.input(position)
-        if tensor is not None and not tensor.constant:
-            return NOT_CONSTANT, f"input {position} ('{tensor.name}') is computed at run time, not a constant"
+        operand = view.input(position)
+        if operand is not None and not operand.constant:
+            return NOT_CONSTANT, f"input {position} ('{operand.name}') is computed at run time, not a constant"
     limitation = rule.check(view, min_runtime) if rule.check else None
     if limitation:
         return UNSPECIFIED, f"{rule.doc_name} {limitation}"

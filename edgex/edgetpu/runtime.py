@@ -62,10 +62,13 @@ def edgetpu_runtime(path: Path, interpreter_type: Any, runtime: str) -> tuple[Pa
     usable, reason = tpu_status()
     if usable:
         load_delegate = getattr(sys.modules[interpreter_type.__module__], "load_delegate", None)
-        try:
-            return path, [load_delegate(LIBRARY)], f"{runtime} + Edge TPU delegate ({reason})", []
-        except Exception as exc:  # noqa: BLE001 - delegate loading raises ValueError/RuntimeError/TypeError
-            reason = f"the Edge TPU delegate did not load ({short_message(exc)})"
+        if load_delegate is None:
+            reason = f"{interpreter_type.__module__} has no load_delegate for the Edge TPU delegate"
+        else:
+            try:
+                return path, [load_delegate(LIBRARY)], f"{runtime} + Edge TPU delegate ({reason})", []
+            except Exception as exc:  # noqa: BLE001 - delegate loading raises ValueError/RuntimeError/TypeError
+                reason = f"the Edge TPU delegate did not load ({short_message(exc)})"
     source = int8_source(path)
     if not source.is_file():
         raise MissingDependencyError(

@@ -44,6 +44,7 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
             output_names=output_names,
             opset_version=OPSET,
         )
+        assert program is not None  # None only without dynamo=True
         program.save(str(request.output))
     except Exception as exc:  # noqa: BLE001 - exporter errors come in many types
         raise ConversionError(

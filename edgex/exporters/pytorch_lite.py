@@ -59,7 +59,7 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
     from edgex.sources.torch_common import METADATA_FILE, dtype_name, load_torch_model
 
     model = load_torch_model(request.source)
-    notes = []
+    notes: list[str] = []
     try:
         if isinstance(model.module, torch.jit.ScriptModule):
             program = model.module

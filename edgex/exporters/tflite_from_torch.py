@@ -117,7 +117,8 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
     from edgex.sources.torch_common import load_torch_model
 
     model = load_torch_model(request.source)
-    module, examples, notes = model.module, model.examples, []
+    module, examples = model.module, model.examples
+    notes: list[str] = []
     if request.options.channels_last_io:
         module, examples, notes = _channels_last(module, examples)
     try:

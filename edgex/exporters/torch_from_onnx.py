@@ -64,8 +64,8 @@ def _import_onnx2torch() -> Any:
             del sys.modules[name]
         placeholder = types.ModuleType("torchvision")
         ops = types.ModuleType("torchvision.ops")
-        ops.nms = ops.roi_align = ops.box_convert = _unavailable
-        placeholder.ops = ops
+        vars(ops).update(dict.fromkeys(("nms", "roi_align", "box_convert"), _unavailable))
+        vars(placeholder)["ops"] = ops
         sys.modules["torchvision"] = placeholder
         sys.modules["torchvision.ops"] = ops
     import onnx2torch

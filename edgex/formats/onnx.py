@@ -81,14 +81,15 @@ class OnnxRunner:
             raise UsageError(f"model {path}: not a loadable ONNX model ({short_message(exc)})") from None
         inputs = tuple(_spec(node) for node in self.session.get_inputs())
         outputs = tuple(_spec(node) for node in self.session.get_outputs())
-        self.static_batch = {s.shape[0] for s in inputs if s.shape} - {None}
+        self.static_batch = {s.shape[0] for s in inputs if s.shape and s.shape[0] is not None}
         self.info = RunnerInfo(ModelSignature(inputs, outputs), runtime=f"onnxruntime {ort.__version__} (CPU)")
 
     def prepare(self, sample: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return {s.name: np.ascontiguousarray(sample[s.name]).astype(s.dtype) for s in self.info.signature.inputs}
 
     def invoke(self, prepared: dict[str, np.ndarray]) -> list[np.ndarray]:
-        return self.session.run(None, prepared)
+        outputs: list[np.ndarray] = self.session.run(None, prepared)
+        return outputs
 
     def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         chunk = next(iter(self.static_batch)) if len(self.static_batch) == 1 else self.chunk_size

@@ -99,7 +99,8 @@ class PteRunner:
         outputs = tuple(self._spec(f"output_{i}", meta.output_tensor_meta(i)) for i in range(meta.num_outputs()))
         self.inputs = inputs
         self.info = RunnerInfo(ModelSignature(inputs, outputs), runtime=f"executorch {version('executorch')} runtime")
-        self.batch_size = inputs[0].shape[0] if inputs and inputs[0].shape else 1
+        batch = inputs[0].shape[0] if inputs and inputs[0].shape else None  # .pte shapes are static
+        self.batch_size = 1 if batch is None else batch
 
     @staticmethod
     def _spec(name: str, tensor: Any) -> TensorSpec:

@@ -59,7 +59,10 @@ def load(ref: SourceRef, threads: int) -> TorchRunner:
         raise UsageError(f"model {ref.path}: not a loadable .ptl file ({short_message(exc)})") from None
     stored = metadata_examples(archive_metadata(ref.file))
     examples = _examples_from_options(ref.options, f"model {ref.path}")
-    if examples is None and stored is None:
-        raise UsageError(f".ptl model {ref.path} records no input shapes", hint="pass --input-shape")
-    names, examples = stored if examples is None else ([f"input_{i}" for i in range(len(examples))], examples)
+    if examples is None:
+        if stored is None:
+            raise UsageError(f".ptl model {ref.path} records no input shapes", hint="pass --input-shape")
+        names, examples = stored
+    else:
+        names = [f"input_{i}" for i in range(len(examples))]
     return TorchRunner(module, examples, names, runtime_label("lite interpreter"))

@@ -153,7 +153,8 @@ class TFLiteRunner:
 
     def invoke(self, prepared: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         if self.signature_runner is not None:
-            return self.signature_runner(**prepared)
+            outputs: dict[str, np.ndarray] = self.signature_runner(**prepared)
+            return outputs
         for port in self.inputs:
             value = prepared[port.spec.name]
             if tuple(self.interpreter.get_input_details()[self.inputs.index(port)]["shape"]) != value.shape:

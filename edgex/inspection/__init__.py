@@ -43,13 +43,16 @@ class TensorRow:
         return "x".join("?" if d is None else str(d) for d in self.shape) or "scalar"
 
 
+SummaryValue = str | int | float | bool | list[str] | None  # numbers as numbers, names as lists
+
+
 @dataclass
 class Inspection:
     path: str
     format: str
     size_bytes: int
     sha256: str
-    summary: dict[str, str | int | float | bool | list[str] | None]  # numbers as numbers, names as lists
+    summary: dict[str, SummaryValue]
     inputs: list[TensorRow]
     outputs: list[TensorRow]
     op_histogram: dict[str, int]  # "CONV_2D v3" -> count

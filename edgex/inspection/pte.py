@@ -16,7 +16,7 @@ def read_program(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """(program, its forward method, else its first): read in a throwaway process (see pte_reader's docstring)."""
     worker = Worker("pte-schema")
     try:
-        program = worker.call(
+        program: dict[str, Any] = worker.call(
             "edgex.inspection.pte_reader:read_pte",
             str(path.resolve()),
             what=f"reading {path}",
@@ -63,7 +63,7 @@ def summarize_pte(path: Path, program: dict[str, Any], forward: dict[str, Any]) 
     )
 
 
-def _row(name: str, tensor: dict) -> TensorRow:
+def _row(name: str, tensor: dict[str, Any]) -> TensorRow:
     dtype = tensor.get("dtype") or tensor.get("kind", "-")  # a non-tensor value names its kind
     return TensorRow(name, tuple(int(d) for d in tensor.get("shape", [])), dtype)
 

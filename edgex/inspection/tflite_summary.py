@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from edgex.edgetpu.darwinn import edgetpu_inspection
-from edgex.inspection import Inspection, Quantization, TensorRow
+from edgex.inspection import Inspection, Quantization, SummaryValue, TensorRow
 from edgex.inspection.tflite import TFLiteModel, TFLiteTensor, read_tflite
 
 
@@ -36,7 +36,7 @@ def inspect_tflite(path: Path, data: bytes | None = None) -> Inspection:
     for op in model.ops:
         key = f"{op.name} v{op.version}"
         histogram[key] = histogram.get(key, 0) + 1
-    summary = {
+    summary: dict[str, SummaryValue] = {
         "schema version": model.schema_version,
         "signatures": list(model.signatures),
         "subgraphs": model.subgraph_count,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 NCHW_TO_NHWC = (0, 2, 3, 1)
 NHWC_TO_NCHW = (0, 3, 1, 2)
-_NAMES = {NCHW_TO_NHWC: "NCHW -> NHWC", NHWC_TO_NCHW: "NHWC -> NCHW"}
+_NAMES: dict[tuple[int, ...], str] = {NCHW_TO_NHWC: "NCHW -> NHWC", NHWC_TO_NCHW: "NHWC -> NCHW"}
 
 
 def layout_permutation(source: tuple[int | None, ...], target: tuple[int | None, ...]) -> tuple[int, ...] | None:

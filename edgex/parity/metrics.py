@@ -139,7 +139,22 @@ def compare_output(
             raise ValueError(f"output '{name}': reference shape {reference.shape} vs exported {exported.shape}")
     difference = np.abs(reference.astype(np.float64) - exported.astype(np.float64))
     cosine = per_sample_cosine(reference, exported)
-    metrics = dict(
+    classes: int | None = None
+    top1_agreement: float | None = None
+    top5_agreement: float | None = None
+    reference_accuracy: float | None = None
+    exported_accuracy: float | None = None
+    if is_classifier_like(reference.shape):
+        classes = int(reference.shape[1])
+        ref_top1 = reference.argmax(axis=1)
+        top1_agreement = 100.0 * float(np.mean(ref_top1 == exported.argmax(axis=1)))
+        if classes > 5:
+            top5 = np.argsort(-exported, axis=1, kind="stable")[:, :5]
+            top5_agreement = 100.0 * float(np.mean(np.any(top5 == ref_top1[:, None], axis=1)))
+        if labels is not None:
+            reference_accuracy = 100.0 * float(np.mean(ref_top1 == labels))
+            exported_accuracy = 100.0 * float(np.mean(exported.argmax(axis=1) == labels))
+    return OutputMetrics(
         output=name,
         exported_output=exported_name,
         shape=tuple(int(d) for d in reference.shape),
@@ -149,18 +164,12 @@ def compare_output(
         cosine=float(cosine.mean()),
         cosine_min=float(cosine.min()),
         snr_db=snr_db(reference, exported),
+        classes=classes,
         class_output=class_output,
+        top1_agreement=top1_agreement,
+        top5_agreement=top5_agreement,
+        reference_accuracy=reference_accuracy,
+        exported_accuracy=exported_accuracy,
         error_histogram=error_histogram(difference),
         value_sample=value_sample(reference, exported),
     )
-    if is_classifier_like(reference.shape):
-        classes = int(reference.shape[1])
-        ref_top1 = reference.argmax(axis=1)
-        metrics.update(classes=classes, top1_agreement=100.0 * float(np.mean(ref_top1 == exported.argmax(axis=1))))
-        if classes > 5:
-            top5 = np.argsort(-exported, axis=1, kind="stable")[:, :5]
-            metrics["top5_agreement"] = 100.0 * float(np.mean(np.any(top5 == ref_top1[:, None], axis=1)))
-        if labels is not None:
-            metrics["reference_accuracy"] = 100.0 * float(np.mean(ref_top1 == labels))
-            metrics["exported_accuracy"] = 100.0 * float(np.mean(exported.argmax(axis=1) == labels))
-    return OutputMetrics(**metrics)

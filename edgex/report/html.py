@@ -169,12 +169,12 @@ def _plots(runs: list[Run]) -> str:
         head = _headline(row)
         if head and head.value_sample:
             samples.append(plots.Series(label, head.value_sample))
-    for output, series in histograms.items():
+    for output_name, series in histograms.items():
         figures.append(
             _figure(
                 "error-histogram",
-                plots.error_histogram(output, series),
-                f"Error histogram of output '{output}': share of elements per |error| bin",
+                plots.error_histogram(output_name, series),
+                f"Error histogram of output '{output_name}': share of elements per |error| bin",
             )
         )
     if samples:

@@ -18,7 +18,9 @@ from edgex.results import RowStatus, RunReport
 COUNTS = ("tests", "failures", "errors", "skipped")
 
 
-def _suite(name: str, report: RunReport | None, label: str | None, *, skipped: bool = False, error: str | None = None):
+def _suite(
+    name: str, report: RunReport | None, label: str | None, *, skipped: bool = False, error: str | None = None
+) -> tuple[ET.Element, Counter[str]]:
     """A <testsuite> for one run and its counts. Testcases are named edgex.<label or row target>.<mode>."""
     suite = ET.Element("testsuite", name=name)
     counts: Counter[str] = Counter()

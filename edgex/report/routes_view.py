@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import TypedDict
 
 from rich.console import Console
 from rich.table import Table
@@ -20,8 +21,25 @@ def shown_formats() -> tuple[list[str], list[str]]:
     return sources, targets
 
 
-def edge_rows() -> list[dict[str, object]]:
-    rows = []
+# Functional syntax: "from" is a keyword. The rows are also the `edgex routes --json` output.
+EdgeRow = TypedDict(
+    "EdgeRow",
+    {
+        "converter": str,
+        "from": list[str],
+        "to": str,
+        "modes": list[str],
+        "available": bool,
+        "missing": list[str],
+        "install": str | None,
+        "description": str,
+    },
+)
+RouteRow = TypedDict("RouteRow", {"from": str, "to": str, "route": str, "available": bool})
+
+
+def edge_rows() -> list[EdgeRow]:
+    rows: list[EdgeRow] = []
     for converter in all_converters().values():
         missing = converter.missing()
         rows.append(
@@ -39,8 +57,8 @@ def edge_rows() -> list[dict[str, object]]:
     return rows
 
 
-def route_rows() -> list[dict[str, object]]:
-    rows = []
+def route_rows() -> list[RouteRow]:
+    rows: list[RouteRow] = []
     shown_sources, shown_targets = shown_formats()
     for source in shown_sources:
         for target in shown_targets:
@@ -66,11 +84,11 @@ def print_routes(as_json: bool) -> None:
         note = f"missing {', '.join(row['missing'])}: {row['install']}" if row["missing"] else row["description"]
         edges.add_row(
             "✅" if row["available"] else "❌",
-            str(row["converter"]),
+            row["converter"],
             ", ".join(row["from"]),
-            str(row["to"]),
+            row["to"],
             ", ".join(row["modes"]),
-            str(note),
+            note,
         )
     console.print(edges)
     routes = Table(
@@ -78,6 +96,6 @@ def print_routes(as_json: bool) -> None:
     )
     for column in ("", "from", "to", "route"):
         routes.add_column(column, overflow="fold")
-    for row in route_rows():
-        routes.add_row("✅" if row["available"] else "❌", str(row["from"]), str(row["to"]), str(row["route"]))
+    for route in route_rows():
+        routes.add_row("✅" if route["available"] else "❌", route["from"], route["to"], route["route"])
     console.print(routes)

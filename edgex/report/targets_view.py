@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from typing import TypedDict
 
 from rich.console import Console
 from rich.table import Table
@@ -17,10 +18,31 @@ def _installed(module: str) -> bool:
     return importlib.util.find_spec(module.split(".")[0]) is not None
 
 
-def target_rows() -> list[dict[str, object]]:
+# Functional syntax: "from" is a keyword. The rows are also the `edgex targets --json` output.
+TargetRow = TypedDict(
+    "TargetRow",
+    {
+        "name": str,
+        "aliases": list[str],
+        "format": str,
+        "extension": str,
+        "modes": list[str],
+        "default_mode": str,
+        "from": list[str],
+        "available": bool,
+        "missing": list[str],
+        "validation_runtime": bool,
+        "runtime": str,
+        "description": str,
+        "constraints": list[str],
+    },
+)
+
+
+def target_rows() -> list[TargetRow]:
     """One row per target; 'from' lists every source format with a route (direct or through other formats)."""
     formats = all_formats()
-    rows = []
+    rows: list[TargetRow] = []
     for target in all_targets().values():
         routes = [
             r
@@ -69,7 +91,7 @@ def print_targets(as_json: bool) -> None:
             name,
             ", ".join(modes),
             ", ".join(row["from"]),
-            str(row["runtime"]),
+            row["runtime"],
             notes,
         )
     console.print(table)

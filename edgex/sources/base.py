@@ -8,13 +8,17 @@ from __future__ import annotations
 import resource
 import sys
 import time
-from typing import Any, Protocol
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from edgex.parity.performance import MemoryStats
 from edgex.specs import RunnerInfo
 from edgex.workers import Kept, import_target
+
+if TYPE_CHECKING:
+    from edgex.sources import SourceRef
 
 
 class Runner(Protocol):
@@ -37,11 +41,12 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
 
-def open_runner(ref: Any, threads: int) -> Kept:
+def open_runner(ref: SourceRef, threads: int) -> Kept:
     from edgex.sources import get_format
 
     _state["before_load_mb"] = _peak_rss_mb()
-    runner = import_target(get_format(ref.format).loader)(ref, threads)
+    load: Callable[[SourceRef, int], Runner] = import_target(get_format(ref.format).loader)
+    runner = load(ref, threads)
     return Kept(runner, runner.info)
 
 
@@ -86,7 +91,7 @@ def framework_versions() -> dict[str, str]:
     return versions
 
 
-def batched(inputs: dict[str, np.ndarray], batch_size: int):
+def batched(inputs: dict[str, np.ndarray], batch_size: int) -> Iterator[tuple[int, int, dict[str, np.ndarray]]]:
     """Yield (start, stop, chunk) over the sample axis; the last chunk may be short."""
     count = len(next(iter(inputs.values())))
     for start in range(0, count, batch_size):

@@ -8,7 +8,7 @@ from edgex.errors import EdgexError, UsageError
 from edgex.parity.performance import MemoryStats
 from edgex.sources import SourceRef, ensure_loadable
 from edgex.specs import RunnerInfo
-from edgex.workers import Worker, WorkerPool
+from edgex.workers import Handle, Worker, WorkerPool
 
 _BASE = "edgex.sources.base"
 
@@ -35,25 +35,27 @@ class RemoteRunner:
         self.worker: Worker = pool.shared(source_format.worker) if shared else pool.dedicated(source_format.worker)
         self._threads = threads
         self._load_failure = load_failure
-        self._handle = None
+        self._handle: Handle | None = None
 
     def load(self) -> RunnerInfo:
         if self._handle is None:
-            self._handle = self.worker.call(
+            handle: Handle = self.worker.call(
                 f"{_BASE}:open_runner",
                 self.ref,
                 self._threads,
                 what=f"loading {self.ref.spec}",
                 failure=self._load_failure,
             )
-        return self._handle.summary
+            self._handle = handle
+        info: RunnerInfo = self._handle.summary  # what open_runner kept: the runner's RunnerInfo
+        return info
 
     @property
     def info(self) -> RunnerInfo:
         return self.load()
 
     def run(self, inputs: dict[str, np.ndarray], timeout: float | None = None) -> dict[str, np.ndarray]:
-        return self.worker.call(
+        outputs: dict[str, np.ndarray] = self.worker.call(
             f"{_BASE}:run",
             self._loaded(),
             inputs,
@@ -61,9 +63,10 @@ class RemoteRunner:
             failure=self._load_failure,
             timeout=timeout,
         )
+        return outputs
 
     def benchmark(self, sample: dict[str, np.ndarray], warmup: int, runs: int) -> list[float]:
-        return self.worker.call(
+        timings: list[float] = self.worker.call(
             f"{_BASE}:benchmark",
             self._loaded(),
             sample,
@@ -72,12 +75,15 @@ class RemoteRunner:
             what=f"timing {self.ref.spec}",
             failure=self._load_failure,
         )
+        return timings
 
     def memory(self) -> MemoryStats:
-        return self.worker.call(f"{_BASE}:memory", what="reading memory use")
+        stats: MemoryStats = self.worker.call(f"{_BASE}:memory", what="reading memory use")
+        return stats
 
     def versions(self) -> dict[str, str]:
-        return self.worker.call(f"{_BASE}:framework_versions", what="reading framework versions")
+        versions: dict[str, str] = self.worker.call(f"{_BASE}:framework_versions", what="reading framework versions")
+        return versions
 
     def close(self) -> None:
         if not self.shared:
@@ -86,6 +92,7 @@ class RemoteRunner:
             self.worker.release(self._handle)
             self._handle = None
 
-    def _loaded(self):
+    def _loaded(self) -> Handle:
         self.load()
+        assert self._handle is not None  # load() set it
         return self._handle

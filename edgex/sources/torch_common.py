@@ -198,9 +198,9 @@ def _from_torchscript(path: Path, options: Any) -> LoadedTorchModel:
         raise UsageError(f"model {path}: not a loadable TorchScript file ({short_message(exc)})") from None
     examples = _examples_from_options(options, f"model {path}")
     stored = metadata_examples(archive_metadata(path))
-    if examples is None and stored is None:
-        raise UsageError(f"TorchScript model {path} records no input shapes", hint="pass --input-shape")
     if examples is None:
+        if stored is None:
+            raise UsageError(f"TorchScript model {path} records no input shapes", hint="pass --input-shape")
         names, examples = stored
     else:
         names = (
