@@ -154,6 +154,34 @@ def write_markdown(cells: list[Cell], path: Path, command: str) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+RESULTS_START, RESULTS_END = "<!-- zoo:start -->", "<!-- zoo:end -->"
+
+
+def write_results_section(cells: list[Cell], path: Path = RESULTS) -> None:
+    """The zoo's conversion time and parity per model x route in benchmarks/RESULTS.md (between markers)."""
+    lines = [
+        RESULTS_START,
+        "## Real-model zoo: conversion time and parity (from `benchmarks/zoo.py`, details in ZOO.md)",
+        "",
+        "| model | route | mode | verdict | convert s | cosine (min) | SNR dB (min) | top-1 % |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for c in cells:
+        lines.append(
+            f"| {c.model} | {c.route} | {c.mode} | {ICONS[c.verdict]} | {_figure(c.export_seconds, 1)}"
+            f" | {_figure(c.cosine, 5)} | {_figure(c.snr_db, 1)} | {_figure(c.top1, 1)} |"
+        )
+    lines.append(RESULTS_END)
+    text = path.read_text() if path.exists() else ""
+    if RESULTS_START in text and RESULTS_END in text:
+        before, _, rest = text.partition(RESULTS_START)
+        text = before + "\n".join(lines) + rest.partition(RESULTS_END)[2]
+    else:
+        text = text.rstrip() + "\n\n" + "\n".join(lines) + "\n"
+    path.write_text(text)
+
+
 def _load_cells(path: Path) -> dict[tuple[str, str, str], Cell]:
     """Cells of earlier runs, so `--only MODEL` reruns one model and keeps the rest of the table."""
     known = {m.name for m in MODELS}
@@ -205,6 +233,8 @@ def main() -> None:
         print(f"{icon} {model.name:16} {route:13} {mode:5} {cell.seconds:6.0f} s  {cell.error}", flush=True)
         _save_cells(table, output.with_suffix(".json"))
         write_markdown(_ordered(table), output, command)
+    if output == OUTPUT:  # the repository's own table: its figures go into RESULTS.md too
+        write_results_section(_ordered(table))
     failed = [c for c in cells if c.verdict == "failed" and c.mode == "fp32"]
     sys.exit(1 if args.quick and failed else 0)
 
