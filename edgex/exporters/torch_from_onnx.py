@@ -106,6 +106,21 @@ def _unsqueeze(tensor: Any, axes: tuple[int, ...]) -> Any:
     return tensor
 
 
+def _pad(tensor: Any, onnx_pads: tuple[int, ...], mode: str, value: float) -> Any:
+    """ONNX Pad with constant pads: torch's order (last axis first), and for reflect/replicate/circular only the
+    axes torch pads in that mode (all-zero pads of leading axes dropped; onnx2torch kept them and torch refused)."""
+    import torch
+
+    middle = len(onnx_pads) // 2
+    pads: list[int] = []
+    for begin, end in reversed(list(zip(onnx_pads[:middle], onnx_pads[middle:], strict=True))):
+        pads += [begin, end]
+    if mode != "constant":
+        while len(pads) > 2 * (tensor.dim() - 2) and pads[-2:] == [0, 0]:
+            pads = pads[:-2]
+    return torch.nn.functional.pad(tensor, pads, mode=mode, value=value if mode == "constant" else None)
+
+
 def _slice(tensor: Any, cuts: tuple[tuple[int, int, int, int], ...]) -> Any:
     """ONNX Slice with constant (axis, start, end, step) per axis, as static indexing."""
     index: list[slice] = [slice(None)] * tensor.dim()
@@ -137,9 +152,10 @@ def _resize(tensor: Any, scales: list[float] | None, sizes: list[float] | None, 
     return torch.nn.functional.interpolate(tensor, size=size, scale_factor=scale, mode=torch_mode, align_corners=align)
 
 
-def _static_call(module: Any, node: Any) -> tuple[Any, tuple[Any, ...]] | None:
+def _static_call(module: Any, node: Any, shapes_known: bool) -> tuple[Any, tuple[Any, ...]] | None:
     """The plain torch call that does what an onnx2torch module does with constant operands, if it is one."""
     import torch
+    from onnx2torch.node_converters.pad import OnnxPadDynamic
     from onnx2torch.node_converters.reshape import OnnxReshape
     from onnx2torch.node_converters.resize import OnnxResize
     from onnx2torch.node_converters.slice import OnnxSlice
@@ -165,7 +181,10 @@ def _static_call(module: Any, node: Any) -> tuple[Any, tuple[Any, ...]] | None:
             return None  # negative steps need a flip: leave those to onnx2torch
         cuts = zip(map(int, axes), map(int, starts), map(int, ends), map(int, steps), strict=True)
         return _slice, (source, tuple(cuts))
-    if isinstance(kind, OnnxReshape):
+    if isinstance(kind, OnnxPadDynamic):
+        return _pad, (source, tuple(int(v) for v in _buffer(module, operands[0]) or []), kind.mode,
+                      (_buffer(module, operands[1]) or [0.0])[0] if len(operands) > 1 else 0.0)
+    if isinstance(kind, OnnxReshape) and shapes_known:
         sizes = source.meta["tensor_meta"].shape
         return torch.reshape, (source, tuple(int(sizes[i]) if d == 0 else d for i, d in enumerate(values)))
     if isinstance(kind, OnnxSqueezeDynamicAxes):
@@ -176,25 +195,29 @@ def _static_call(module: Any, node: Any) -> tuple[Any, tuple[Any, ...]] | None:
 
 
 def _freeze_constant_operands(module: Any, examples: tuple[Any, ...]) -> list[str]:
-    """Reshape, Squeeze, Unsqueeze and Resize whose shape/axes/scales operands are constants become plain torch
+    """Reshape, Squeeze, Unsqueeze, Resize, Slice and Pad whose operands are constants become plain torch
     calls with static arguments: onnx2torch reads those operands at run time (`.item()`, `sort`, `tolist`), which
     torch.export refuses as data-dependent. Returns the onnx2torch module kinds it replaced."""
     from torch.fx.passes.shape_prop import ShapeProp
 
-    ShapeProp(module).propagate(*examples)
     graph = module.graph
     frozen: list[str] = []
-    for node in list(graph.nodes):
-        call = _static_call(module, node) if node.op == "call_module" else None
-        if call is None:
-            continue
-        frozen.append(type(module.get_submodule(node.target)).__name__)
-        with graph.inserting_after(node):
-            replacement = graph.call_function(*call)
-        node.replace_all_uses_with(replacement)
-        graph.erase_node(node)
-    graph.eliminate_dead_code()
-    module.recompile()
+    # Two passes: reshapes need the shapes of their inputs (a 0 copies a dimension), which shape propagation can
+    # only compute once the other operands are static (onnx2torch's reflect Pad fails it as it stands).
+    for needs_shapes in (False, True):
+        if needs_shapes:
+            ShapeProp(module).propagate(*examples)
+        for node in list(graph.nodes):
+            call = _static_call(module, node, needs_shapes) if node.op == "call_module" else None
+            if call is None:
+                continue
+            frozen.append(type(module.get_submodule(node.target)).__name__)
+            with graph.inserting_after(node):
+                replacement = graph.call_function(*call)
+            node.replace_all_uses_with(replacement)
+            graph.erase_node(node)
+        graph.eliminate_dead_code()
+        module.recompile()
     return frozen
 
 
@@ -228,7 +251,7 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
             onnx.load(str(source), load_external_data=False)
         except Exception as exc:  # noqa: BLE001
             raise UsageError(f"model {source}: not a readable ONNX file ({short_message(exc)})") from None
-        repairs = repair(source, repaired, input_shapes=shapes, max_opset=MAX_OPSET)
+        repairs = repair(source, repaired, input_shapes=shapes, max_opset=MAX_OPSET, sanitize_names=True)
         graph = onnx.load(str(repaired))
         keep_repaired(request, repaired, repairs)
         examples = _examples(graph.graph, request.options)
