@@ -120,3 +120,48 @@ def textured_images(count: int, channels: int, size: int, seed: int) -> np.ndarr
             angle = rng.random() * np.pi
             images[index, channel] = 0.5 * (np.cos(angle) * xx + np.sin(angle) * yy) + 0.5 * blob
     return np.clip(images, 0.0, 1.0)
+
+
+def audio_frontend(path: Path) -> Path:
+    """A basic-pitch-like audio front-end as TensorFlow exporters write it: reflect Pad on a 3-D signal, a Slice and
+    a Resize with constant operands, node names joined with ';' (onnx2torch read those operands at run time and
+    torch.export refused them; torch's reflect pad refused onnx2torch's padding of the batch axis)."""
+    rng = np.random.default_rng(2)
+    weights = {
+        "pads": np.array([0, 0, 8, 0, 0, 8], np.int64),
+        "kernel": rng.normal(0, 0.3, (4, 1, 16)).astype(np.float32),
+        "starts": np.array([2], np.int64),
+        "ends": np.array([-2], np.int64),
+        "axes": np.array([2], np.int64),
+        "scales": np.array([1.0, 1.0, 2.0], np.float32),
+        "fc": rng.normal(0, 0.1, (4 * 2 * 61, 6)).astype(np.float32),
+        "flat": np.array([-1, 4 * 2 * 61], np.int64),
+    }
+    nodes = [
+        helper.make_node("Pad", ["x", "pads"], ["padded"], name="model_1/cq;model_1/cq/MirrorPad", mode="reflect"),
+        helper.make_node("Conv", ["padded", "kernel"], ["conv"], name="model_1/conv1d;model_1/conv1d", strides=[4]),
+        helper.make_node("Slice", ["conv", "starts", "ends", "axes"], ["sliced"], name="model_1/crop,0"),
+        helper.make_node("Resize", ["sliced", "", "scales"], ["up"], name="model_1/up;0", mode="nearest"),
+        helper.make_node("Reshape", ["up", "flat"], ["f"], name="flatten"),
+        helper.make_node("MatMul", ["f", "fc"], ["notes"], name="notes"),
+    ]
+    graph = helper.make_graph(
+        nodes, "audio_frontend", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1, 256])],
+        [helper.make_tensor_value_info("notes", TensorProto.FLOAT, ["N", 6])],
+        initializer=[numpy_helper.from_array(value, name) for name, value in weights.items()],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path
+
+
+def chirps(count: int, length: int, seed: int) -> np.ndarray:
+    """Frequency sweeps with an amplitude envelope: audio-like [count, 1, length] float32."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(length, dtype=np.float32) / 8000.0
+    start = rng.uniform(100, 800, (count, 1))
+    sweep = rng.uniform(200, 1500, (count, 1))
+    phase = 2 * np.pi * (start * t + 0.5 * sweep * t**2 / t[-1])
+    envelope = 0.5 + 0.5 * np.sin(2 * np.pi * rng.uniform(2, 6, (count, 1)) * t)
+    return (envelope * np.sin(phase)).astype(np.float32)[:, None, :]

@@ -12,7 +12,7 @@ import pytest
 
 from edgex.exporters._onnx_repair import TF_SCOPE_NAME, repair
 from tests.helpers import load_json, run_edgex
-from tests.onnx_models import digits_nchw, matmul_4d, textured_images, wild_cnn
+from tests.onnx_models import audio_frontend, chirps, digits_nchw, matmul_4d, textured_images, wild_cnn
 
 
 @pytest.fixture(scope="module")
@@ -102,3 +102,17 @@ def test_nchw_int8_is_calibrated_in_the_models_layout(tmp_path: Path, channels: 
     assert result.returncode == 0, result.stdout + result.stderr
     (output,) = load_json(report)["rows"][0]["parity"]["outputs"]
     assert output["cosine"] > 0.999 and output["snr_db"] > 25
+
+
+def test_audio_frontend_to_executorch(tmp_path: Path) -> None:
+    """Before: ShapeProp error in onnx2torch's reflect Pad, then data-dependent Slice/Resize operands, then
+    torch.export could not read back module paths holding ';'."""
+    model = audio_frontend(tmp_path / "frontend.onnx")
+    np.save(tmp_path / "val.npy", chirps(40, 256, seed=3))
+    report = tmp_path / "r.json"
+    result = run_edgex("export", model, "--to", "executorch", "--validate", tmp_path / "val.npy", "--out", tmp_path,
+                       "--runs", "0", "--report-json", report)
+    assert result.returncode == 0, result.stdout + result.stderr
+    row = load_json(report)["rows"][0]
+    assert any("OnnxPadDynamic" in note and "OnnxResize" in note and "OnnxSlice" in note for note in row["notes"])
+    assert row["parity"]["outputs"][0]["cosine"] > 0.9999
