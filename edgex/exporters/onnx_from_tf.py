@@ -73,8 +73,33 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
     import tf2onnx
 
     function, specs = (_keras_function if request.source.format == "keras" else _saved_model_function)(request)
+    notes = [f"tf2onnx {tf2onnx.__version__}, opset {OPSET}"]
     try:
-        tf2onnx.convert.from_function(function, input_signature=specs, opset=OPSET, output_path=str(request.output))
+        model, _ = tf2onnx.convert.from_function(
+            function, input_signature=specs, opset=OPSET, output_path=str(request.output)
+        )
+        if request.source.format == "savedmodel" and len(model.graph.input) > len(specs):
+            # Constants the signature captured (e.g. an audio model's filter banks) became graph inputs:
+            # tf2onnx's own SavedModel loader freezes them.
+            _from_saved_model_loader(request)
+            notes.append("tf2onnx SavedModel loader (captured constants frozen; batch as the signature has it)")
     except Exception as exc:  # noqa: BLE001
         raise ConversionError(f"tf2onnx failed: {short_message(exc)}", hint="--debug shows the full error") from None
-    return ConversionOutcome(notes=[f"tf2onnx {tf2onnx.__version__}, opset {OPSET}"])
+    return ConversionOutcome(notes=notes)
+
+
+def _from_saved_model_loader(request: ConversionRequest) -> None:
+    import tf2onnx
+    from tf2onnx import tf_loader
+
+    from edgex.sources.tf_common import choose_signature, load_saved_model
+
+    signatures = list(load_saved_model(request.source.file).signatures)
+    key = choose_signature(signatures, request.source.options.signature, str(request.source.path))
+    graph_def, inputs, outputs, renames = tf_loader.from_saved_model(
+        str(request.source.file), None, None, signatures=[key], return_tensors_to_rename=True
+    )
+    tf2onnx.convert.from_graph_def(
+        graph_def, input_names=inputs, output_names=outputs, opset=OPSET, tensors_to_rename=renames,
+        output_path=str(request.output),
+    )
