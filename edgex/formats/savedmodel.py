@@ -60,7 +60,9 @@ class SavedModelRunner:
         parts = []
         for _, _, chunk in batched(inputs, self.chunk_size):
             result = self.function(**self.prepare(chunk))
-            parts.append({name: np.asarray(value) for name, value in result.items()})
+            # In the signature's (sorted) order, as `info` lists them: converters keep that order, so outputs
+            # pair by position where a route renames them.
+            parts.append({spec.name: np.asarray(result[spec.name]) for spec in self.info.signature.outputs})
         return concat_outputs(parts)
 
     def prepare(self, sample: dict[str, np.ndarray]) -> dict[str, Any]:
