@@ -112,3 +112,22 @@ def run_tflite_with_fallback(model_path: str, inputs: dict) -> tuple[str, dict]:
 
     runner = TFLiteRunner(Path(model_path), threads=1, signature_key=None)
     return runner.info.runtime, runner.run(inputs)
+
+
+def savedmodel_captured_constants(target: str) -> None:
+    """A SavedModel whose signature captures constant tensors (as audio models capture filter banks) and returns
+    two outputs in non-alphabetical order."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    bank = tf.constant(rng.normal(0, 0.5, (16, 6)).astype(np.float32))
+    window = tf.constant(np.hanning(16).astype(np.float32))
+
+    class Frontend(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None, 16], tf.float32, name="audio")])
+        def serve(self, audio: tf.Tensor) -> dict[str, tf.Tensor]:
+            energy = tf.matmul(audio * window, bank)
+            return {"onset": tf.nn.sigmoid(energy), "contour": tf.nn.softmax(energy * 2.0)}
+
+    module = Frontend()
+    tf.saved_model.save(module, target, signatures={"serving_default": module.serve})

@@ -11,7 +11,7 @@ import onnx
 import pytest
 
 from edgex.exporters._onnx_repair import TF_SCOPE_NAME, repair
-from tests.helpers import load_json, run_edgex
+from tests.helpers import load_json, run_edgex, tf_factory
 from tests.onnx_models import audio_frontend, chirps, digits_nchw, matmul_4d, textured_images, wild_cnn
 
 
@@ -116,3 +116,21 @@ def test_audio_frontend_to_executorch(tmp_path: Path) -> None:
     row = load_json(report)["rows"][0]
     assert any("OnnxPadDynamic" in note and "OnnxResize" in note and "OnnxSlice" in note for note in row["notes"])
     assert row["parity"]["outputs"][0]["cosine"] > 0.9999
+
+
+def test_savedmodel_with_captured_constants_to_onnx_and_executorch(tmp_path: Path) -> None:
+    """Before: tf2onnx made the captured constants graph inputs ('1 inputs vs 4'); the .pte then paired the
+    outputs by position in another order than the SavedModel runner returned them."""
+    tf_factory("savedmodel_captured_constants", str(tmp_path / "frontend"))
+    np.save(tmp_path / "val.npy", chirps(30, 16, seed=4)[:, 0, :])
+    for target in ("onnx", "executorch"):
+        report = tmp_path / f"{target}.json"
+        result = run_edgex("export", tmp_path / "frontend", "--to", target, "--validate", tmp_path / "val.npy",
+                           "--out", tmp_path / "out", "--runs", "0", "--report-json", report)
+        assert result.returncode == 0, result.stdout + result.stderr
+        row = load_json(report)["rows"][0]
+        if target == "onnx":
+            assert any("tf2onnx SavedModel loader" in note for note in row["notes"])
+        outputs = row["parity"]["outputs"]
+        assert sorted(o["output"] for o in outputs) == ["contour", "onset"]
+        assert all(o["cosine"] > 0.9999 for o in outputs)
