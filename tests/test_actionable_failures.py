@@ -89,3 +89,49 @@ def test_scalar_input_is_bad_input_not_an_internal_error(tmp_path: Path) -> None
     result = run_edgex("export", tmp_path / "scaled.onnx", "--to", "tflite", "--validate", tmp_path / "val.npz",
                        "--out", tmp_path / "out", "--runs", "0")
     assert_one_line_error(result, 2, "input 'sr' is a scalar")
+
+
+SCRIPTED_INSIDE = """
+import torch
+
+
+class Stateful(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("state", torch.zeros(1, 4))
+
+    @torch.jit.export
+    def reset_states(self) -> None:
+        self.state = torch.zeros(1, 4)
+
+    def forward(self, x):
+        return torch.tanh(x * 2 + self.state)
+
+
+class Wrapper(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.inner = torch.jit.script(Stateful())
+
+    def forward(self, x):
+        self.inner.reset_states()
+        return self.inner(x)
+
+
+def build():
+    return Wrapper().eval(), (torch.ones(1, 4),)
+"""
+
+
+def test_ptl_scripts_what_cannot_be_traced(tmp_path: Path) -> None:
+    """A wrapper around a TorchScript model whose method returns None (silero-vad's reset_states): tracing fails
+    ('Tracer cannot set value trace for type None'), scripting works."""
+    (tmp_path / "wrapped.py").write_text(SCRIPTED_INSIDE)
+    np.save(tmp_path / "val.npy", np.random.default_rng(0).random((10, 4), dtype=np.float32))
+    report = tmp_path / "r.json"
+    result = run_edgex("export", f"{tmp_path / 'wrapped.py'}:build", "--to", "pytorch-lite", "--validate",
+                       tmp_path / "val.npy", "--out", tmp_path, "--runs", "0", "--report-json", report)
+    assert result.returncode == 0, result.stdout + result.stderr
+    row = load_json(report)["rows"][0]
+    assert any(note.startswith("scripted (tracing failed") for note in row["notes"])
+    assert row["parity"]["outputs"][0]["max_abs_error"] < 1e-6
