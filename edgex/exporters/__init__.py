@@ -38,6 +38,7 @@ class ConversionRequest:
     options: ExportOptions = field(default_factory=ExportOptions)
     settings: dict[str, Any] = field(default_factory=dict)  # the target's fixed settings, e.g. {"backend": "xnnpack"}
     keep_repaired: Path | None = None  # --keep-intermediates: where an ONNX consumer keeps the repaired model
+    keep_float: tuple[str, ...] = ()  # -q auto: source layers (Keras names, nn.Module paths) left unquantized
 
 
 @dataclass

@@ -88,20 +88,28 @@ def _export(module: Any, examples: tuple[Any, ...], dynamic_shapes: Any, what: s
         ) from None
 
 
-def _quantized_program(model: Any, request: ConversionRequest, dynamic_shapes: Any) -> Any:
-    """The recipe's PT2E configuration of XNNPACK's quantizer, through the shared PT2E pass."""
+def int8_quantizer(recipe: Recipe, keep_float: tuple[str, ...]) -> Any:
+    """XNNPACK's quantizer configured for the recipe; the modules in `keep_float` (nn.Module paths) stay float."""
     from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
         XNNPACKQuantizer,
         get_symmetric_quantization_config,
     )
 
-    from edgex.quantize.pt2e import quantize_pt2e
-
-    spec = request.mode.pt2e
+    spec = recipe.pt2e
     assert spec is not None  # only PT2E recipes reach here
     quantizer = XNNPACKQuantizer().set_global(
         get_symmetric_quantization_config(is_per_channel=spec.per_channel, is_dynamic=spec.dynamic)
     )
+    for name in keep_float:
+        quantizer.set_module_name(name, None)
+    return quantizer
+
+
+def _quantized_program(model: Any, request: ConversionRequest, dynamic_shapes: Any) -> Any:
+    """The recipe's PT2E configuration of XNNPACK's quantizer, through the shared PT2E pass."""
+    from edgex.quantize.pt2e import quantize_pt2e
+
+    quantizer = int8_quantizer(request.mode, request.keep_float)
     captured = _export(model.module, model.examples, dynamic_shapes, "capture").module()
     converted = quantize_pt2e(
         captured, quantizer, request.mode, model.examples, request.calibration, model.input_names
