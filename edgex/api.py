@@ -26,12 +26,13 @@ from edgex.errors import UsageError
 if TYPE_CHECKING:
     from edgex.data.images import ImagePreprocess
     from edgex.data.providers import DataSpec
+    from edgex.debugging import DebugReport
     from edgex.exporters import ExportOptions
     from edgex.pipeline import ParityConfig
     from edgex.results import RunReport
     from edgex.sources import SourceOptions
 
-__all__ = ["export", "inspect", "validate"]
+__all__ = ["debug", "export", "inspect", "validate"]
 
 Model = Any  # a path or spec (str / Path), a keras.Model, or a torch.nn.Module
 Data = Any  # a spec (str / Path), a numpy array, or a dict of input name -> array
@@ -46,6 +47,7 @@ PARAMETERS = {
     "export": {"to": "targets", "quantize": "quantize", "calib": "calibration", "validate": "validation",
                "labels": "labels", "out": "out"},
     "validate": {"data": "validation", "labels": "labels"},
+    "debug": {"data": "validation", "calib": "calibration"},
 }
 
 
@@ -127,6 +129,43 @@ def validate(
         report = run_validate(config, chosen["on_step"] or _quiet)
     saved.describe(report)
     write_reports(report, **{key: chosen[key] for key in REPORT_OPTIONS})
+    return report
+
+
+def debug(
+    source: Model,
+    artifact: str | Path,
+    data: Data | None = None,
+    calib: Data | None = None,
+    **options: Any,
+) -> DebugReport:
+    """Compare a quantized artifact with its float source layer by layer on `data`: per-layer SNR, cosine, max
+    error and the error each layer adds, and the suspects (layers where the error jumps, worst first).
+
+    edgex.debug("model.keras", "dist/model_int8.tflite", data="val.npz").suspects  # ['conv2d_3', ...]
+    """
+    import json
+
+    from edgex.debugging import DebugConfig, run_debug
+
+    chosen = _options(options, "debug")
+    needs_scratch = not _is_spec(source) or any(not _is_spec(item) for item in (data, calib))
+    with _scratch(Path(tempfile.gettempdir()), "edgex-debug-", needs_scratch) as scratch:
+        saved = _Saved(scratch)
+        config = DebugConfig(
+            source=saved.model(source, chosen["example_inputs"], None),
+            artifact=str(artifact),
+            data=_data_spec(saved.data(data, "data"), chosen["validation_samples"], chosen),
+            calibration=_data_spec(saved.data(calib, "calib"), chosen["calibration_samples"], chosen),
+            source_options=_source_options(chosen),
+            timeout=chosen["timeout"],
+            debug=chosen["debug"],
+        )
+        report = run_debug(config, chosen["on_step"] or _quiet)
+    if saved.model_label is not None:
+        report.source = saved.model_label
+    if chosen["report_json"] is not None:
+        Path(chosen["report_json"]).write_text(json.dumps(report.to_dict(), indent=2) + "\n")
     return report
 
 

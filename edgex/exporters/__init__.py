@@ -64,6 +64,9 @@ class Converter:
     install_hint: str | None = None  # when `pip install edgex[extra]` is not how to get it
     # Parent-side check of (mode, options) before any work starts; raises UsageError.
     check_options: Callable[[Recipe, ExportOptions], object] | None = None
+    # 'module:function' (source, artifact, calibration, samples) -> [LayerResult], run in the worker: compares the
+    # artifact's layers with the source's (`edgex debug`, `-q auto`); None: this converter cannot.
+    layer_debugger: str | None = None
 
     def missing(self) -> list[str]:
         """Packages this converter needs that are not installed here (cheap: no import)."""

@@ -51,6 +51,7 @@ def register(registry: Registry) -> None:
             recipes=RECIPES_BY_BACKEND["xnnpack"],
             description="torch.export -> to_edge_transform_and_lower -> to_executorch (PT2E quantization)",
             check_options=_check_options,
+            layer_debugger="edgex.quantize.layers_torch:compare_modules",
         )
     )
 

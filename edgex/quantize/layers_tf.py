@@ -59,8 +59,12 @@ def keras_layer_names(model: Any) -> list[str]:
     return [layer.name for layer in model.layers if type(layer).__name__ != "InputLayer"]
 
 
-def compare_layers(source: SourceRef, artifact: Path, samples: dict[str, np.ndarray]) -> list[LayerResult]:
-    """Every Keras layer's output in the float model and in the TFLite artifact, in the artifact's order."""
+def compare_layers(
+    source: SourceRef, artifact: Path, calibration: dict[str, np.ndarray] | None, samples: dict[str, np.ndarray]
+) -> list[LayerResult]:
+    """Every Keras layer's output in the float model and in the TFLite artifact, in the artifact's order (the
+    artifact holds its own calibration: `calibration` is not needed)."""
+    del calibration
     import keras
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 

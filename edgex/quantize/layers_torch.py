@@ -9,6 +9,7 @@ keeps in float (the quantizer's per-module-name config set to None).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -93,9 +94,11 @@ def leaf_modules(module: Any) -> dict[str, str]:
 
 
 def compare_modules(
-    source: SourceRef, calibration: dict[str, np.ndarray], samples: dict[str, np.ndarray]
+    source: SourceRef, artifact: Path, calibration: dict[str, np.ndarray] | None, samples: dict[str, np.ndarray]
 ) -> list[LayerResult]:
-    """Every leaf module's output in the float module and in its PT2E int8 conversion, in graph order."""
+    """Every leaf module's output in the float module and in its PT2E int8 conversion (calibrated again with the
+    same calibration data: a .pte keeps no per-layer outputs to read), in graph order."""
+    del artifact
     import torch
 
     from edgex.exporters.executorch import int8_quantizer
