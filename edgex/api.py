@@ -92,6 +92,7 @@ def export(
             timeout=chosen["timeout"],
             route=chosen["route"],
             keep_intermediates=chosen["keep_intermediates"],
+            objective=chosen["objective"],
             debug=chosen["debug"],
         )
         report = run_export(config, chosen["on_step"] or _quiet)

@@ -104,7 +104,8 @@ def failure_summary(
         )
     except EdgexError:
         return None
-    return summary(layers), {"layers": [asdict(layer) for layer in layers], "suspects": suspects(layers)}
+    line = summary(layers)
+    return line, {"layers": [asdict(layer) for layer in layers], "suspects": suspects(layers), "summary": line}
 
 
 def run_debug(config: DebugConfig, on_step: Callable[[str], None] = lambda _: None) -> DebugReport:

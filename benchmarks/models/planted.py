@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-INPUTS, HIDDEN, CLASSES = 16, 32, 10
+INPUTS, HIDDEN, CLASSES = 16, 32, 4
 OUTLIER = 400.0
 LAYERS = ("dense_in", "hostile", "mixer", "head")
 

@@ -48,7 +48,7 @@ def register(registry: Registry) -> None:
             function="edgex.exporters.executorch:convert",
             extra="torch",
             module="executorch",
-            recipes=RECIPES_BY_BACKEND["xnnpack"],
+            recipes=(*RECIPES_BY_BACKEND["xnnpack"], "auto"),  # auto: the pipeline's search over int8 + float modules
             description="torch.export -> to_edge_transform_and_lower -> to_executorch (PT2E quantization)",
             check_options=_check_options,
             layer_debugger="edgex.quantize.layers_torch:compare_modules",

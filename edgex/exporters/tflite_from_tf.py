@@ -30,7 +30,7 @@ def register(registry: Registry) -> None:
             function="edgex.exporters.tflite_from_tf:convert",
             extra="tf",
             module="tensorflow",
-            recipes=tuple(RECIPE_BUILDERS),
+            recipes=(*RECIPE_BUILDERS, "auto"),  # auto: the pipeline's search over int8 with layers kept float
             description="tf.lite.TFLiteConverter (TensorFlow)",
             check_options=_check_options,
             layer_debugger="edgex.quantize.layers_tf:compare_layers",
