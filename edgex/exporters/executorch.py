@@ -101,8 +101,10 @@ def int8_quantizer(recipe: Recipe, keep_float: tuple[str, ...]) -> Any:
     quantizer = XNNPACKQuantizer().set_global(
         get_symmetric_quantization_config(is_per_channel=spec.per_channel, is_dynamic=spec.dynamic)
     )
-    for name in keep_float:
-        quantizer.set_module_name(name, None)
+    if keep_float:  # set_module_name(name, None) is refused ("not supported yet"); a node filter is public API
+        from edgex.quantize.layers_torch import outside_modules
+
+        quantizer.set_filter_function(outside_modules(keep_float))
     return quantizer
 
 

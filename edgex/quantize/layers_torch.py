@@ -9,6 +9,7 @@ keeps in float (the quantizer's per-module-name config set to None).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,17 @@ def module_path(node: Any) -> str | None:
         return None
     path, _ = list(stack.values())[-1]
     return str(path).removeprefix("L['self'].").removeprefix("L__self___")
+
+
+def outside_modules(paths: tuple[str, ...]) -> Callable[[Any], bool]:
+    """A PT2E quantizer node filter: True for nodes traced outside every module in `paths` (and their children)."""
+
+    def outside(node: Any) -> bool:
+        stack = node.meta.get("nn_module_stack") or {}
+        inside = {str(path).removeprefix("L['self'].").removeprefix("L__self___") for path, _ in stack.values()}
+        return not any(enclosing == path or enclosing.startswith(path + ".") for enclosing in inside for path in paths)
+
+    return outside
 
 
 def _is_qdq(node: Any) -> bool:
