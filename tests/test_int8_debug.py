@@ -1,0 +1,113 @@
+"""When int8 fails, say why and fix it: a model with ONE planted quantization-hostile layer (benchmarks/models/
+planted.py) fails full int8; `edgex debug` and the failed row name that layer first; `-q auto` keeps it in float
+and passes. On TFLite (from Keras) and on ExecuTorch .pte (from PyTorch)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benchmarks.models import planted
+from edgex import api
+from tests.helpers import ROOT, covers, in_worker, load_json, run_edgex
+
+FACTORY = ROOT / "benchmarks" / "models" / "planted.py"
+
+
+@pytest.fixture(scope="module")
+def planted_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("planted")
+    calib, val = planted.write_data(folder)
+    keras_path = folder / "planted.keras"
+    in_worker("tf", "benchmarks.models.planted:save_keras", str(keras_path))
+    return {"folder": folder, "calib": calib, "val": val, "keras": keras_path}
+
+
+def _export(source: str | Path, target: str, files: dict[str, Path], out: Path, *extra: str) -> dict:
+    report = out / "report.json"
+    result = run_edgex(
+        "export", source, "--to", target, "-q", "int8,auto", "--calib", files["calib"], "--validate", files["val"],
+        "--runs", "0", "--out", out, "--report-json", report, *extra,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr  # the full int8 row fails its gate
+    assert "hostile" in result.stdout  # the failed row's note names the suspect (the table folds long notes)
+    return load_json(report)
+
+
+def _check_rows(report: dict) -> dict:
+    int8, auto = report["rows"]
+    assert int8["mode"] == "int8" and int8["status"] == "parity_failed"
+    assert int8["parity"]["outputs"][0]["cosine"] < 0.9  # the planted layer ruins full int8
+    assert int8["details"]["layer_debug"]["suspects"][0] == "hostile"
+    assert any(note.startswith("int8 error jumps at: hostile (") for note in int8["notes"])
+    assert auto["mode"] == "auto" and auto["status"] == "passed", auto
+    quantization = auto["details"]["quantization"]
+    assert quantization["requested"] == "auto" and quantization["chosen"] == "int8"
+    assert "hostile" in quantization["kept_float"] and len(quantization["kept_float"]) <= 2
+    assert quantization["attempts"][0]["kept_float"] == [] and quantization["attempts"][0]["status"] == "parity_failed"
+    assert auto["parity"]["outputs"][0]["cosine"] >= 0.99
+    assert auto["notes"][0].startswith("auto: int8 with hostile")
+    assert Path(auto["artifact"]["path"]).is_file()
+    assert auto["artifact"]["size_bytes"] > int8["artifact"]["size_bytes"]  # the float layer costs bytes
+    return auto
+
+
+def _check_debug(debug: dict) -> None:
+    names = [layer["name"] for layer in debug["layers"]]
+    assert names == list(planted.LAYERS)  # the source's names, in execution order
+    assert debug["suspects"][0] == "hostile"
+    by_name = {layer["name"]: layer for layer in debug["layers"]}
+    assert by_name["dense_in"]["snr_db"] > 25 and by_name["hostile"]["snr_db"] < 5
+    assert by_name["hostile"]["added_db"] > 20 and by_name["mixer"]["added_db"] < 3
+
+
+@covers("tflite-converter")
+def test_tflite_debug_names_the_planted_layer_and_auto_keeps_it_float(planted_files, tmp_path) -> None:
+    report = _export(planted_files["keras"], "tflite", planted_files, tmp_path / "dist")
+    auto = _check_rows(report)
+    assert auto["artifact"]["path"].endswith("planted_auto.tflite")
+    assert not list((tmp_path / "dist").glob(".edgex*"))  # the candidates' scratch folder is gone
+
+    debug_json = tmp_path / "debug.json"
+    result = run_edgex(
+        "debug", planted_files["keras"], tmp_path / "dist" / "planted_int8.tflite", "--data", planted_files["val"],
+        "--report-json", debug_json,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "suspects (worst first): hostile" in result.stdout
+    debug = load_json(debug_json)
+    assert debug["schema"] == "edgex.debug/1" and debug["converter"] == "tflite-converter"
+    _check_debug(debug)
+
+    # the auto artifact, debugged the same way: nothing jumps any more
+    fixed = api.debug(str(planted_files["keras"]), tmp_path / "dist" / "planted_auto.tflite", data=planted_files["val"])
+    assert "hostile" not in fixed.suspects
+    assert next(layer for layer in fixed.layers if layer.name == "hostile").snr_db > 20  # computed in float now
+
+
+@covers("executorch")
+def test_pte_debug_names_the_planted_layer_and_auto_keeps_it_float(planted_files, tmp_path) -> None:
+    source = f"{FACTORY}:build"
+    report = _export(source, "executorch", planted_files, tmp_path / "dist")
+    auto = _check_rows(report)
+    assert auto["artifact"]["path"].endswith("planted_xnnpack_auto.pte")
+
+    debug = api.debug(
+        source, tmp_path / "dist" / "planted_xnnpack_int8.pte", data=planted_files["val"],
+        calib=planted_files["calib"], report_json=tmp_path / "debug.json",
+    )
+    assert debug.converter == "executorch"
+    _check_debug(load_json(tmp_path / "debug.json"))
+
+
+def test_debug_refuses_bad_input_in_one_line(planted_files, tmp_path) -> None:
+    artifact = tmp_path / "model.tflite"
+    artifact.write_bytes(b"not read")
+    no_data = run_edgex("debug", planted_files["keras"], artifact)
+    assert no_data.returncode == 2 and "debug needs samples" in no_data.stderr
+    assert len(no_data.stderr.strip().splitlines()) == 1 and "Traceback" not in no_data.stderr
+    onnx = tmp_path / "model.onnx"
+    onnx.write_bytes(b"not read")
+    unsupported = run_edgex("debug", planted_files["keras"], onnx, "--data", planted_files["val"])
+    assert unsupported.returncode == 2 and "not supported" in unsupported.stderr, unsupported.stderr
