@@ -87,6 +87,7 @@ def export_config(job: CellJob):
         timeout=target.timeout or settings.timeout,
         route=target.route,
         keep_intermediates=target.keep_intermediates,
+        objective=target.objective,
         debug=job.debug,
     )
 

@@ -93,6 +93,7 @@ class TargetEntry:
     route: str | None = None  # forced conversion route, 'keras>onnx>torch-export>pte'
     channels_last_io: bool = False
     keep_intermediates: bool = False
+    objective: str = "latency"  # -q auto: never slower than fp32 ('latency') or smallest that passes ('size')
 
 
 @dataclass(frozen=True)
@@ -253,6 +254,7 @@ class _Reader:
             route=raw.get("route"),
             channels_last_io=raw.get("channels_last_io", False),
             keep_intermediates=raw.get("keep_intermediates", False),
+            objective=raw.get("objective", "latency"),
         )
 
     def model(self, name: str, value: Any, targets: dict[str, TargetEntry]) -> ModelEntry:
