@@ -319,6 +319,7 @@ def _parity(data: str | None, labels: str | None, chosen: dict[str, Any]) -> Par
         class_output=chosen["class_output"],
         threshold_overrides={f.name: chosen[f.name] for f in fields(Thresholds) if chosen[f.name] is not None},
         bench=BenchConfig(threads=chosen["threads"], warmup=chosen["warmup"], runs=chosen["runs"]),
+        metrics=tuple(chosen["metrics"] or ()),
     )
 
 

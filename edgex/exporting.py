@@ -150,6 +150,8 @@ def run_export(config: ExportConfig, on_step: Callable[[str], None] = lambda _: 
     if any(job.mode.needs_calibration for job in jobs) and config.calibration is None:
         modes = ", ".join(sorted({job.mode.name for job in jobs if job.mode.needs_calibration}))
         raise UsageError(f"--quantize {modes} needs calibration data", hint=CALIBRATION_HINT)
+    if any(job.mode.name == AUTO for job in jobs) and config.parity.validation is None:
+        raise UsageError("-q auto needs validation data to choose between candidates", hint="pass --validate")
     prepare_output_dir(config.out_dir)
     for job in jobs:
         refuse_overwrite(job.path, config.force)
@@ -176,7 +178,11 @@ def run_export(config: ExportConfig, on_step: Callable[[str], None] = lambda _: 
         overlap = overlap_warning(calibration, validation)
         if overlap:
             warnings.append(overlap)
-        session = ParitySession(pool, reference, validation, bench, config.parity.class_output) if validation else None
+        session = (
+            ParitySession(pool, reference, validation, bench, config.parity.class_output, config.parity.metrics)
+            if validation
+            else None
+        )
         rows = [_export_one(pool, job, ref, calibration, config, session, on_step) for job in jobs]
         flag_slower_than_float(rows)
         versions = collect_versions(pool, converter_kinds)
@@ -302,8 +308,7 @@ def _export_auto(
     the route makes. Every candidate is gated by auto's thresholds on the validation data and the first that
     passes wins; with --objective latency (the default) one slower than fp32 on this host does not. The
     candidates follow from the data alone: only the latency objective depends on timings."""
-    if session is None:
-        raise UsageError("-q auto needs validation data to choose between candidates", hint="pass --validate")
+    assert session is not None  # run_export refuses -q auto without validation data
     clock = time.perf_counter()
     supported = [name for name in job.route.hops[-1].recipes if name in job.target.recipes]
     tried: list[tuple[RowResult, dict[str, Any]]] = []

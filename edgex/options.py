@@ -397,6 +397,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("min_tpu_ops", Scalar(), "Edge TPU: fail (exit 1) when fewer ops map, e.g. 100% [default: warn below "
            "100%].", ("--min-tpu-ops",), (TARGET_OPTIONS,)),
     # Parity thresholds (edgex/parity/thresholds.py: Thresholds).
+    Option("metrics", Text(), "Task metric module:function(reference_outputs, exported_outputs, labels) -> "
+           "{name: number or {'value', 'min'|'max'}}: reported, and gated where it has a limit. Repeatable.",
+           ("--metric",), (MODEL,), commands=_SOURCE, multiple=True),
     _threshold("max_abs_error", "Fail if any output's max |error| exceeds this."),
     _threshold("max_mean_abs_error", "Fail if an output's mean |error| exceeds this."),
     _threshold("min_cosine", "Fail below this mean per-sample cosine similarity."),

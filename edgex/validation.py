@@ -19,6 +19,7 @@ from edgex.errors import ConversionError, EdgexError, UsageError
 from edgex.parity.compare import ParityResult, compare, latency_check, pair_names
 from edgex.parity.layout import describe_permutation, inverse_permutation, layout_permutation
 from edgex.parity.performance import LatencyStats, MemoryStats
+from edgex.parity.task import load_task_metrics, task_checks
 from edgex.parity.thresholds import Thresholds, thresholds_for
 from edgex.pipeline import (
     BenchConfig,
@@ -47,8 +48,10 @@ class ParitySession:
         data: InputSet,
         bench: BenchConfig,
         class_output: str | None = None,
+        metrics: tuple[str, ...] = (),
     ) -> None:
         self.pool = pool
+        self.task_metrics = load_task_metrics(metrics)
         self.reference = reference
         self.data = data
         self.bench = bench
@@ -97,15 +100,20 @@ class ParitySession:
                 )
             except ValueError as exc:
                 raise UsageError(str(exc), hint="the artifact does not match this model's outputs") from None
+            by_reference_name = {ref: exported_outputs[exported] for ref, exported in output_pairs}
+            task_values, task_gates = task_checks(
+                self.task_metrics, reference_outputs, by_reference_name, self.data.labels
+            )
             result = ParityResult(
                 samples=len(self.data),
                 outputs=metrics,
-                checks=checks,
+                checks=checks + task_gates,
                 thresholds=thresholds,
                 input_mapping=dict(input_pairs),
                 layouts=layouts,
                 reference_latency=self._reference_latency,
                 reference_memory=self._reference_memory,
+                task_metrics=task_values,
             )
             if self.bench.runs > 0:
                 first = self.data.sample(0)
@@ -172,7 +180,7 @@ def run_validate(config: ValidateConfig, on_step: Callable[[str], None] = lambda
         info = reference.load()
         validation = load_validation(parity, info.signature)
         warnings += validation.notes
-        session = ParitySession(pool, reference, validation, parity.bench, parity.class_output)
+        session = ParitySession(pool, reference, validation, parity.bench, parity.class_output, parity.metrics)
         rows = []
         for artifact, mode in artifacts:
             on_step(f"validating {artifact.spec}")

@@ -111,3 +111,7 @@ def test_debug_refuses_bad_input_in_one_line(planted_files, tmp_path) -> None:
     onnx.write_bytes(b"not read")
     unsupported = run_edgex("debug", planted_files["keras"], onnx, "--data", planted_files["val"])
     assert unsupported.returncode == 2 and "not supported" in unsupported.stderr, unsupported.stderr
+    out = tmp_path / "dist"
+    blind = run_edgex("export", planted_files["keras"], "-q", "auto", "--calib", planted_files["calib"], "--out", out)
+    assert blind.returncode == 2 and "-q auto needs validation data" in blind.stderr, blind.stderr
+    assert not out.exists()  # refused before any work

@@ -61,6 +61,7 @@ def export_config(job: CellJob):
         class_output=model.class_output,
         threshold_overrides={**model.thresholds, **target.thresholds, **job.overrides},
         bench=BenchConfig(threads=settings.threads, warmup=settings.warmup, runs=settings.runs),
+        metrics=model.metrics,
     )
     return ExportConfig(
         source=model.source,

@@ -77,6 +77,7 @@ class ModelEntry:
     preprocessing: ImagePreprocess = field(default_factory=ImagePreprocess)
     thresholds: dict[str, float] = field(default_factory=dict)
     targets: tuple[str, ...] = ()  # target entry ids; empty: every target
+    metrics: tuple[str, ...] = ()  # task metrics, 'module:function' or 'file.py:function' (edgex/parity/task.py)
 
 
 @dataclass(frozen=True)
@@ -294,6 +295,7 @@ class _Reader:
             labels=self.existing(raw["labels"], (*key, "labels")) if "labels" in raw else defaults.get("labels"),
             class_names=self.class_names(raw.get("class_names", ()), (*key, "class_names")),
             class_output=raw.get("class_output"),
+            metrics=tuple(self.source(item, (*key, "metrics")) for item in raw.get("metrics", ())),
             preprocessing=ImagePreprocess(**preprocessing),
             thresholds=self.table(raw.get("thresholds", {}), (*key, "thresholds"), THRESHOLD_KEYS),
             targets=raw.get("targets", ()),
