@@ -18,7 +18,7 @@ from edgex.data.providers import DataSpec, load_inputs
 from edgex.errors import ConversionError, EdgexError, UsageError
 from edgex.exporters import Converter
 from edgex.pipeline import with_data_shapes
-from edgex.quantize.layers import LayerResult, summary, suspects
+from edgex.quantize.layers import LayerResult, clipping_warning, summary, suspects
 from edgex.routes import all_routes
 from edgex.sources import SourceOptions, SourceRef, ensure_loadable, resolve_source
 from edgex.sources.remote import RemoteRunner
@@ -140,6 +140,9 @@ def run_debug(config: DebugConfig, on_step: Callable[[str], None] = lambda _: No
         )
     if not layers:
         notes.append("no layer of the source could be matched in the artifact")
+    clipping = clipping_warning(layers)
+    if clipping:
+        notes.append(clipping)
     return DebugReport(
         source=ref.spec,
         artifact=str(artifact.path),

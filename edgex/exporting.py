@@ -44,6 +44,7 @@ from edgex.validation import ParitySession
 from edgex.workers import WorkerPool, import_target
 
 DEFAULT_CALIBRATION_SAMPLES = 200
+MIN_CALIBRATION_SAMPLES = 100  # below this a calibration set earns a warning
 # "Slower than fp32" means by more than timing noise on a shared host: 10 % and 20 microseconds.
 SLOWER_MARGIN, SLOWER_MIN_MS = 1.10, 0.02
 CALIBRATION_HINT = (
@@ -175,6 +176,11 @@ def run_export(config: ExportConfig, on_step: Callable[[str], None] = lambda _: 
         calibration = _load_calibration(config, jobs, info.signature)
         validation = load_validation(config.parity, info.signature)
         warnings += [n for data in (calibration, validation) if data for n in data.notes]
+        if calibration is not None and len(calibration) < MIN_CALIBRATION_SAMPLES:
+            warnings.append(
+                f"calibration set has {len(calibration)} samples: int8 ranges from fewer than "
+                f"{MIN_CALIBRATION_SAMPLES} are often unrepresentative; calibrate on more (--calib, --calib-samples)"
+            )
         overlap = overlap_warning(calibration, validation)
         if overlap:
             warnings.append(overlap)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from benchmarks.models import planted
@@ -60,6 +61,7 @@ def _check_debug(debug: dict) -> None:
     by_name = {layer["name"]: layer for layer in debug["layers"]}
     assert by_name["dense_in"]["snr_db"] > 25 and by_name["hostile"]["snr_db"] < 5
     assert by_name["hostile"]["added_db"] > 20 and by_name["mixer"]["added_db"] < 3
+    assert by_name["dense_in"]["clipped"] is None or by_name["dense_in"]["clipped"] < 0.01  # calibration covers it
 
 
 @covers("tflite-converter")
@@ -115,3 +117,20 @@ def test_debug_refuses_bad_input_in_one_line(planted_files, tmp_path) -> None:
     blind = run_edgex("export", planted_files["keras"], "-q", "auto", "--calib", planted_files["calib"], "--out", out)
     assert blind.returncode == 2 and "-q auto needs validation data" in blind.stderr, blind.stderr
     assert not out.exists()  # refused before any work
+
+
+def test_unrepresentative_calibration_is_called_out(planted_files, tmp_path) -> None:
+    narrow = tmp_path / "narrow.npy"
+    np.save(narrow, planted.samples(20, seed=3) * 0.2)  # too few samples, and a fifth of the real input scale
+    report_path = tmp_path / "report.json"
+    result = run_edgex(
+        "export", planted_files["keras"], "-q", "int8", "--calib", narrow, "--validate", planted_files["val"],
+        "--runs", "0", "--out", tmp_path / "dist", "--report-json", report_path,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    warnings = load_json(report_path)["warnings"]
+    assert any(w.startswith("calibration set has 20 samples") for w in warnings), warnings
+    debug = api.debug(str(planted_files["keras"]), tmp_path / "dist" / "planted_int8.tflite", data=planted_files["val"])
+    clipped = {layer.name: layer.clipped for layer in debug.layers}
+    assert clipped["dense_in"] is not None and clipped["dense_in"] > 0.05, clipped
+    assert any(note.startswith("activation ranges clip on these samples (") for note in debug.notes), debug.notes

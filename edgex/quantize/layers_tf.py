@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from edgex.errors import UsageError
-from edgex.quantize.layers import LayerResult, measure, with_added_error
+from edgex.quantize.layers import LayerResult, measure, quantized_range, with_added_error
 from edgex.sources import SourceRef
 
 
@@ -103,12 +103,14 @@ def compare_layers(
         for layer, index in last_op.items():
             collected[layer].append(_dequantized(interpreter, index))
     results = []
-    for layer in last_op:
+    for layer, index in last_op.items():
         reference = float_outputs[layer]
         quantized = np.concatenate(collected[layer])
         if quantized.size != reference.size:
             continue  # a layer TFLite reshaped (layouts, squeezes): nothing comparable
-        results.append(measure(layer, type(model.get_layer(layer)).__name__, reference, quantized))
+        results.append(
+            measure(layer, type(model.get_layer(layer)).__name__, reference, quantized, _range(interpreter, index))
+        )
     return with_added_error(results)
 
 
@@ -125,6 +127,17 @@ def _quantized(values: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
         info = np.iinfo(dtype)
         return np.clip(np.round(values / scale) + zero_point, info.min, info.max).astype(dtype)
     return values.astype(dtype)
+
+
+def _range(interpreter: Any, index: int) -> tuple[float, float] | None:
+    """The float range an int8 tensor represents; None for float tensors (a layer kept in float)."""
+    detail = interpreter._get_tensor_details(index, 0)
+    scale, zero_point = detail["quantization"]
+    dtype = np.dtype(detail["dtype"])
+    if not scale or not np.issubdtype(dtype, np.integer):
+        return None
+    info = np.iinfo(dtype)
+    return quantized_range(scale, zero_point, int(info.min), int(info.max))
 
 
 def _dequantized(interpreter: Any, index: int) -> np.ndarray:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from edgex.quantize.layers import LayerResult, measure, with_added_error
+from edgex.quantize.layers import LayerResult, measure, quantized_range, with_added_error
 from edgex.sources import SourceRef
 
 QDQ = ("quantize_per_tensor", "dequantize_per_tensor", "quantize_per_channel", "dequantize_per_channel")
@@ -45,8 +45,21 @@ def _is_qdq(node: Any) -> bool:
     return node.op == "call_function" and any(name in str(node.target) for name in QDQ)
 
 
-def quantized_module_outputs(converted: Any, leaves: set[str], examples: list[tuple[Any, ...]]) -> dict[str, list]:
-    """Each leaf module's output in the converted graph, per sample, in the graph's execution order."""
+def _range(node: Any) -> tuple[float, float] | None:
+    """The float range a per-tensor dequantize node's int input represents (its calibrated range)."""
+    if not (_is_qdq(node) and "dequantize_per_tensor" in str(node.target) and len(node.args) >= 5):
+        return None
+    scale, zero_point, low, high = node.args[1:5]
+    if not all(isinstance(value, int | float) for value in (scale, zero_point, low, high)):
+        return None
+    return quantized_range(float(scale), int(zero_point), int(low), int(high))
+
+
+def quantized_module_outputs(
+    converted: Any, leaves: set[str], examples: list[tuple[Any, ...]]
+) -> tuple[dict[str, list], dict[str, tuple[float, float] | None]]:
+    """Each leaf module's output in the converted graph, per sample, in the graph's execution order, and the
+    calibrated range of those whose output is quantized."""
     import torch
 
     last: dict[str, Any] = {}
@@ -75,7 +88,7 @@ def quantized_module_outputs(converted: Any, leaves: set[str], examples: list[tu
     with torch.no_grad():
         for sample in examples:
             Recorder(converted).run(*sample)
-    return outputs
+    return outputs, {path: _range(node) for path, node in shown.items()}
 
 
 def float_module_outputs(module: Any, leaves: set[str], examples: list[tuple[Any, ...]]) -> dict[str, list]:
@@ -131,7 +144,7 @@ def compare_modules(
         for index in range(len(arrays[0]))
     ]
     kinds = leaf_modules(model.module)
-    quantized = quantized_module_outputs(converted, set(kinds), examples)
+    quantized, ranges = quantized_module_outputs(converted, set(kinds), examples)
     reference = float_module_outputs(model.module, set(quantized), examples)
     results = []
     for path, values in quantized.items():
@@ -139,5 +152,5 @@ def compare_modules(
             continue  # a module called more or less than once per forward: not comparable one to one
         float_values, quant_values = np.concatenate(reference[path]), np.concatenate(values)
         if float_values.size == quant_values.size:
-            results.append(measure(path, kinds[path], float_values, quant_values))
+            results.append(measure(path, kinds[path], float_values, quant_values, ranges[path]))
     return with_added_error(results)

@@ -19,13 +19,14 @@ def print_debug(report: DebugReport) -> None:
         console = Console(width=max(console.width, 160))
     table = Table(title=f"edgex debug: {report.artifact} vs {report.source} ({report.samples} samples)",
                   title_justify="left")
-    for header in ("#", "layer", "kind", "SNR dB", "cosine", "max |err|", "adds dB", ""):
+    for header in ("#", "layer", "kind", "SNR dB", "cosine", "max |err|", "adds dB", "clipped", ""):
         table.add_column(header, justify="right" if header not in ("layer", "kind", "") else "left")
     rank = {name: index + 1 for index, name in enumerate(report.suspects)}
     for index, layer in enumerate(report.layers):
         mark = f"suspect #{rank[layer.name]}" if layer.name in rank else ""
         cells = [str(index), layer.name, layer.kind, f"{layer.snr_db:.1f}", f"{layer.cosine:.4f}",
-                 f"{layer.max_abs_error:.3g}", f"{layer.added_db:.1f}", mark]
+                 f"{layer.max_abs_error:.3g}", f"{layer.added_db:.1f}",
+                 "-" if layer.clipped is None else f"{layer.clipped:.1%}", mark]
         table.add_row(*map(Text, cells), style="red" if mark else None)
     console.print(table)
     for note in report.notes:
