@@ -15,6 +15,7 @@ import numpy as np
 
 from edgex.artifacts import sha256_tree, size_bytes
 from edgex.data.inputs import InputSet
+from edgex.debugging import failure_summary
 from edgex.errors import ConversionError, EdgexError, UsageError
 from edgex.parity.compare import ParityResult, compare, latency_check, pair_names
 from edgex.parity.layout import describe_permutation, inverse_permutation, layout_permutation
@@ -38,6 +39,8 @@ from edgex.sources import SourceOptions, SourceRef, ensure_loadable, get_format,
 from edgex.sources.remote import RemoteRunner
 from edgex.specs import RunnerInfo
 from edgex.workers import WorkerPool, import_target
+
+DEBUG_TIMEOUT = 1200.0  # seconds for the layer comparison of a failed int8 row
 
 
 class ParitySession:
@@ -220,4 +223,10 @@ def _validate_one(session: ParitySession, artifact: SourceRef, mode: Recipe, par
     row.runtime = info.runtime
     row.notes.extend(info.notes)
     row.status = RowStatus.PASSED if result.passed else RowStatus.PARITY_FAILED
+    if row.status is RowStatus.PARITY_FAILED and mode.name == "int8":
+        # where the error jumps (a PT2E source is calibrated again on these samples)
+        found = failure_summary(session.pool, session.reference.ref, artifact, None, session.data, DEBUG_TIMEOUT)
+        if found is not None:
+            row.notes.append(found[0])
+            row.details["layer_debug"] = found[1]
     return row

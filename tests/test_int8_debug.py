@@ -82,6 +82,16 @@ def test_tflite_debug_names_the_planted_layer_and_auto_keeps_it_float(planted_fi
     assert debug["schema"] == "edgex.debug/1" and debug["converter"] == "tflite-converter"
     _check_debug(debug)
 
+    validated = tmp_path / "validate.json"
+    result = run_edgex(
+        "validate", planted_files["keras"], tmp_path / "dist" / "planted_int8.tflite", "--data", planted_files["val"],
+        "--runs", "0", "--report-json", validated,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    (row,) = load_json(validated)["rows"]
+    assert row["details"]["layer_debug"]["suspects"][0] == "hostile"
+    assert any(note.startswith("int8 error jumps at: hostile (") for note in row["notes"])
+
     # the auto artifact, debugged the same way: nothing jumps any more
     fixed = api.debug(str(planted_files["keras"]), tmp_path / "dist" / "planted_auto.tflite", data=planted_files["val"])
     assert "hostile" not in fixed.suspects
