@@ -1,6 +1,7 @@
 """Full int8 vs `-q auto` vs fp32 on the planted model (benchmarks/models/planted.py), TFLite and ExecuTorch.
 
-Writes its section of benchmarks/RESULTS.md (between the int8-planted markers, replacing the previous one).
+Writes its section of benchmarks/RESULTS.md (between the int8-planted markers, replacing the previous one;
+benchmarks/run.py keeps that section when it rewrites the file).
 Usage: `python benchmarks/int8_planted.py` (about 3 minutes on 2 cores).
 """
 
