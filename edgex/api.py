@@ -288,6 +288,7 @@ def _export_options(chosen: dict[str, Any]) -> ExportOptions:
         io_dtype=chosen["io_dtype"],
         batch_size=None if chosen["dynamic_batch"] else chosen["batch_size"] or 1,
         channels_last_io=chosen["channels_last_io"],
+        per_tensor=chosen["granularity"] == "per-tensor",
         target_options=_target_options(chosen),
     )
 

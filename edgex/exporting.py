@@ -108,6 +108,11 @@ def plan_jobs(config: ExportConfig, ref: SourceRef) -> list[ExportJob]:
         converter = route.hops[-1]
         options = target.adjust_options(config.export_options) if target.adjust_options else config.export_options
         supported = tuple(name for name in target.recipes if name in converter.recipes)
+        if options.per_tensor and not converter.per_tensor:
+            raise UsageError(
+                f"--granularity per-tensor is not supported by {converter.name} ({route.describe()})",
+                hint="TFLiteConverter (Keras, SavedModel) and ExecuTorch honour it",
+            )
         for mode in parse_recipes(config.modes or (target.default_recipe,), supported, target.name):
             for hop in route.hops:
                 if hop.check_options is not None:

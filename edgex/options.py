@@ -371,6 +371,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("objective", Choice(("latency", "size")), "-q auto: 'latency' never picks an artifact slower than fp32 "
            "on this host; 'size' takes the smallest that passes [default: latency].", ("--objective",), (TARGET,),
            default="latency"),
+    Option("granularity", Choice(("per-channel", "per-tensor")), "Weight scales of quantized modes: one per output "
+           "channel, or one per tensor (accelerators that need it) [default: per-channel].", ("--granularity",),
+           (TARGET,)),
     Option("io_dtype", Choice(("int8", "uint8", "int16", "float32")), "I/O type of integer models "
            "[int8 mode: int8; int16x8: float32].", ("--io-dtype",), (TARGET,)),
     Option("batch_size", Integer(1), "Static batch baked into the artifact (devices run batch 1). [default: 1]",

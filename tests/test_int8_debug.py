@@ -144,3 +144,28 @@ def test_unrepresentative_calibration_is_called_out(planted_files, tmp_path) -> 
     clipped = {layer.name: layer.clipped for layer in debug.layers}
     assert clipped["dense_in"] is not None and clipped["dense_in"] > 0.05, clipped
     assert any(note.startswith("activation ranges clip on these samples (") for note in debug.notes), debug.notes
+
+
+def _weight_scales(path: Path) -> list[int]:
+    """How many scales each int8 weight tensor of a .tflite has (read from the file, no framework)."""
+    from edgex.inspection.tflite import read_tflite
+
+    model = read_tflite(path)
+    return [len(t.quant.scales) for t in model.tensors if t.constant and t.quant and t.dtype == "int8"]
+
+
+def test_granularity_per_tensor_gives_one_scale_per_weight_tensor(planted_files, tmp_path) -> None:
+    for granularity in ("per-channel", "per-tensor"):
+        result = run_edgex(
+            "export", planted_files["keras"], "-q", "int8", "--calib", planted_files["calib"], "--granularity",
+            granularity, "--out", tmp_path / granularity,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert _weight_scales(tmp_path / "per-channel" / "planted_int8.tflite") == [planted.CLASSES] + [planted.HIDDEN] * 3
+    assert _weight_scales(tmp_path / "per-tensor" / "planted_int8.tflite") == [1] * 4
+    refused = run_edgex(
+        "export", f"{FACTORY}:build", "--to", "tflite", "-q", "int8", "--calib", planted_files["calib"],
+        "--granularity", "per-tensor", "--out", tmp_path / "refused",
+    )
+    assert refused.returncode == 2 and "--granularity per-tensor is not supported by" in refused.stderr, refused.stderr
+    assert not (tmp_path / "refused").exists()

@@ -81,6 +81,7 @@ def export_config(job: CellJob):
             io_dtype=target.io_dtype,
             batch_size=target.batch_size,
             channels_last_io=target.channels_last_io,
+            per_tensor=target.per_tensor,
             target_options=dict(target.options),
         ),
         calibration=DataSpec(model.calibration, model.calibration_samples, prep) if model.calibration else None,

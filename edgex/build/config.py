@@ -94,6 +94,7 @@ class TargetEntry:
     route: str | None = None  # forced conversion route, 'keras>onnx>torch-export>pte'
     channels_last_io: bool = False
     keep_intermediates: bool = False
+    per_tensor: bool = False  # granularity = "per-tensor"
     objective: str = "latency"  # -q auto: never slower than fp32 ('latency') or smallest that passes ('size')
 
 
@@ -256,6 +257,7 @@ class _Reader:
             channels_last_io=raw.get("channels_last_io", False),
             keep_intermediates=raw.get("keep_intermediates", False),
             objective=raw.get("objective", "latency"),
+            per_tensor=raw.get("granularity") == "per-tensor",
         )
 
     def model(self, name: str, value: Any, targets: dict[str, TargetEntry]) -> ModelEntry:

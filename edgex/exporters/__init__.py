@@ -26,6 +26,7 @@ class ExportOptions:
     io_dtype: str | None = None  # I/O type of integer models: int8, uint8, int16 or float32
     batch_size: int | None = 1  # static batch baked into the artifact; None keeps the source's dynamic batch
     channels_last_io: bool = False  # 4-D NCHW inputs/outputs become NHWC (what Android camera pipelines feed)
+    per_tensor: bool = False  # --granularity per-tensor: one int8 weight scale per tensor, not per output channel
     target_options: dict[str, Any] = field(default_factory=dict)  # parsed and checked by the target's module
 
 
@@ -64,6 +65,7 @@ class Converter:
     install_hint: str | None = None  # when `pip install edgex[extra]` is not how to get it
     # Parent-side check of (mode, options) before any work starts; raises UsageError.
     check_options: Callable[[Recipe, ExportOptions], object] | None = None
+    per_tensor: bool = False  # honours --granularity per-tensor (others refuse it in the plan)
     # 'module:function' (source, artifact, calibration, samples) -> [LayerResult], run in the worker: compares the
     # artifact's layers with the source's (`edgex debug`, `-q auto`); None: this converter cannot.
     layer_debugger: str | None = None

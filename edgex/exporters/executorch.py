@@ -52,6 +52,7 @@ def register(registry: Registry) -> None:
             description="torch.export -> to_edge_transform_and_lower -> to_executorch (PT2E quantization)",
             check_options=_check_options,
             layer_debugger="edgex.quantize.layers_torch:compare_modules",
+            per_tensor=True,
         )
     )
 
@@ -89,8 +90,9 @@ def _export(module: Any, examples: tuple[Any, ...], dynamic_shapes: Any, what: s
         ) from None
 
 
-def int8_quantizer(recipe: Recipe, keep_float: tuple[str, ...]) -> Any:
-    """XNNPACK's quantizer configured for the recipe; the modules in `keep_float` (nn.Module paths) stay float."""
+def int8_quantizer(recipe: Recipe, keep_float: tuple[str, ...], per_tensor: bool = False) -> Any:
+    """XNNPACK's quantizer configured for the recipe (per-tensor weight scales if asked); the modules in
+    `keep_float` (nn.Module paths) stay float."""
     from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
         XNNPACKQuantizer,
         get_symmetric_quantization_config,
@@ -99,7 +101,7 @@ def int8_quantizer(recipe: Recipe, keep_float: tuple[str, ...]) -> Any:
     spec = recipe.pt2e
     assert spec is not None  # only PT2E recipes reach here
     quantizer = XNNPACKQuantizer().set_global(
-        get_symmetric_quantization_config(is_per_channel=spec.per_channel, is_dynamic=spec.dynamic)
+        get_symmetric_quantization_config(is_per_channel=spec.per_channel and not per_tensor, is_dynamic=spec.dynamic)
     )
     if keep_float:  # set_module_name(name, None) is refused ("not supported yet"); a node filter is public API
         from edgex.quantize.layers_torch import outside_modules
@@ -112,7 +114,7 @@ def _quantized_program(model: Any, request: ConversionRequest, dynamic_shapes: A
     """The recipe's PT2E configuration of XNNPACK's quantizer, through the shared PT2E pass."""
     from edgex.quantize.pt2e import quantize_pt2e
 
-    quantizer = int8_quantizer(request.mode, request.keep_float)
+    quantizer = int8_quantizer(request.mode, request.keep_float, request.options.per_tensor)
     captured = _export(model.module, model.examples, dynamic_shapes, "capture").module()
     converted = quantize_pt2e(
         captured, quantizer, request.mode, model.examples, request.calibration, model.input_names

@@ -34,6 +34,7 @@ def register(registry: Registry) -> None:
             description="tf.lite.TFLiteConverter (TensorFlow)",
             check_options=_check_options,
             layer_debugger="edgex.quantize.layers_tf:compare_layers",
+            per_tensor=True,
         )
     )
 
@@ -103,6 +104,7 @@ class Calibrated:
     calibration: dict[str, np.ndarray] | None
     io_dtype: str | None
     batch: int
+    per_tensor: bool = False  # --granularity per-tensor
 
 
 def _float32(converter: Any, _: Calibrated) -> None:
@@ -116,10 +118,11 @@ def _fp16(converter: Any, _: Calibrated) -> None:
     converter.target_spec.supported_types = [tf.float16]
 
 
-def _dynamic(converter: Any, _: Calibrated) -> None:
+def _dynamic(converter: Any, given: Calibrated) -> None:
     import tensorflow as tf
 
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter._experimental_disable_per_channel = given.per_tensor  # no public switch; QuantizationDebugger reads it
 
 
 def _integer(ops_set: str) -> Callable[[Any, Calibrated], None]:
@@ -130,6 +133,7 @@ def _integer(ops_set: str) -> Callable[[Any, Calibrated], None]:
             raise UsageError("full-integer quantization needs calibration data", hint="pass --calib")
         calibration = given.calibration
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter._experimental_disable_per_channel = given.per_tensor  # no public switch
         converter.representative_dataset = lambda: _representative(calibration, given.batch)
         converter.target_spec.supported_ops = [getattr(tf.lite.OpsSet, ops_set)]
         converter.inference_input_type = getattr(tf, given.io_dtype or "float32")
@@ -160,6 +164,7 @@ def _with_float_layers(converter: Any, given: Calibrated, keep_float: tuple[str,
         raise UsageError("full-integer quantization needs calibration data", hint="pass --calib")
     calibration = given.calibration
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter._experimental_disable_per_channel = given.per_tensor  # read by mlir_quantize in the debugger
     converter.representative_dataset = lambda: _representative(calibration, given.batch)
     first = [array[: given.batch] for array in calibration.values()]
     debugger = tf.lite.experimental.QuantizationDebugger(converter=converter, debug_dataset=lambda: iter([first]))
@@ -176,7 +181,7 @@ def _with_float_layers(converter: Any, given: Calibrated, keep_float: tuple[str,
 def convert(request: ConversionRequest) -> ConversionOutcome:
     io_dtype = io_dtype_for(request.mode, request.options.io_dtype)
     converter = _converter_for(request)
-    given = Calibrated(request.calibration, io_dtype, request.options.batch_size or 1)
+    given = Calibrated(request.calibration, io_dtype, request.options.batch_size or 1, request.options.per_tensor)
     if request.keep_float and request.mode.name != "int8":
         raise UsageError(f"keeping layers in float applies to int8, not {request.mode.name}")
     if not request.keep_float:

@@ -4,7 +4,7 @@ The float side is the eager nn.Module, each leaf module's output caught by a for
 the PT2E-converted graph (the one that is lowered into the .pte), run node by node. torch.export keeps every
 node's module path (`nn_module_stack`), so a module's quantized output is the value of its last node, followed
 through the quantize -> dequantize pair that convert_pt2e puts after it. The same module paths are what `-q auto`
-keeps in float (the quantizer's per-module-name config set to None).
+keeps in float (a quantizer node filter: XNNPACKQuantizer refuses set_module_name(name, None) "not supported yet").
 """
 
 from __future__ import annotations
@@ -27,6 +27,11 @@ def module_path(node: Any) -> str | None:
     if not stack:
         return None
     path, _ = list(stack.values())[-1]
+    return _clean(path)
+
+
+def _clean(path: Any) -> str:
+    """'hostile' from the spellings torch.export uses for a module path ("L['self'].hostile", 'L__self___hostile')."""
     return str(path).removeprefix("L['self'].").removeprefix("L__self___")
 
 
@@ -35,7 +40,7 @@ def outside_modules(paths: tuple[str, ...]) -> Callable[[Any], bool]:
 
     def outside(node: Any) -> bool:
         stack = node.meta.get("nn_module_stack") or {}
-        inside = {str(path).removeprefix("L['self'].").removeprefix("L__self___") for path, _ in stack.values()}
+        inside = {_clean(path) for path, _ in stack.values()}
         return not any(enclosing == path or enclosing.startswith(path + ".") for enclosing in inside for path in paths)
 
     return outside
