@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +108,15 @@ def failure_summary(
     return line, {"layers": [asdict(layer) for layer in layers], "suspects": suspects(layers), "summary": line}
 
 
+def _calibration(spec: DataSpec | None, signature: Any) -> InputSet | None:
+    """The calibration set as export reads it (the same default sample count), so PT2E calibrates alike."""
+    from edgex.exporting import DEFAULT_CALIBRATION_SAMPLES
+
+    if spec is None:
+        return None
+    return load_inputs(replace(spec, samples=spec.samples or DEFAULT_CALIBRATION_SAMPLES), signature, "calibration")
+
+
 def run_debug(config: DebugConfig, on_step: Callable[[str], None] = lambda _: None) -> DebugReport:
     clock = time.perf_counter()
     if config.data is None:
@@ -131,7 +140,7 @@ def run_debug(config: DebugConfig, on_step: Callable[[str], None] = lambda _: No
         on_step(f"loading {ref.spec}")
         info = reference.load()
         samples = load_inputs(config.data, info.signature, "debug")
-        calibration = load_inputs(config.calibration, info.signature, "calibration") if config.calibration else None
+        calibration = _calibration(config.calibration, info.signature)
         if calibration is None and converter.worker != "tf":
             notes.append("no --calib: the PT2E pass was calibrated on the --data samples (pass the export's --calib)")
         on_step(f"comparing layers of {artifact.spec}")
