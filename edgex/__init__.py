@@ -9,7 +9,7 @@ Importing edgex imports no framework: conversion and parity work run in worker p
 
 from typing import Any
 
-from edgex.api import export, inspect, validate
+from edgex.api import debug, export, inspect, validate
 from edgex.errors import ConversionError, EdgexError, ExitCode, InternalError, MissingDependencyError, UsageError
 
 __version__ = "0.1.0"
@@ -24,6 +24,7 @@ __all__ = [
     "RunReport",
     "UsageError",
     "__version__",
+    "debug",
     "export",
     "inspect",
     "validate",

@@ -28,12 +28,13 @@ from edgex.errors import UsageError
 if TYPE_CHECKING:
     from edgex.data.images import ImagePreprocess
     from edgex.data.providers import DataSpec
+    from edgex.debugging import DebugReport
     from edgex.exporters import ExportOptions
     from edgex.pipeline import ParityConfig
     from edgex.results import RunReport
     from edgex.sources import SourceOptions
 
-__all__ = ["export", "inspect", "validate"]
+__all__ = ["debug", "export", "inspect", "validate"]
 
 Model = Any  # a path or spec (str / Path), a keras.Model, or a torch.nn.Module
 Data = Any  # a spec (str / Path), a numpy array, or a dict of input name -> array
@@ -48,6 +49,7 @@ PARAMETERS = {
     "export": {"to": "targets", "quantize": "quantize", "calib": "calibration", "validate": "validation",
                "labels": "labels", "out": "out"},
     "validate": {"data": "validation", "labels": "labels"},
+    "debug": {"data": "validation", "calib": "calibration"},
 }
 
 
@@ -93,6 +95,7 @@ def export(
             timeout=chosen["timeout"],
             route=chosen["route"],
             keep_intermediates=chosen["keep_intermediates"],
+            objective=chosen["objective"],
             debug=chosen["debug"],
         )
         report = run_export(config, chosen["on_step"] or _quiet)
@@ -132,6 +135,43 @@ def validate(
         report = run_validate(config, chosen["on_step"] or _quiet)
     saved.describe(report)
     write_reports(report, **{key: chosen[key] for key in REPORT_OPTIONS})
+    return report
+
+
+def debug(
+    source: Model,
+    artifact: str | Path,
+    data: Data | None = None,
+    calib: Data | None = None,
+    **options: Any,
+) -> DebugReport:
+    """Compare a quantized artifact with its float source layer by layer on `data`: per-layer SNR, cosine, max
+    error and the error each layer adds, and the suspects (layers where the error jumps, worst first).
+
+    edgex.debug("model.keras", "dist/model_int8.tflite", data="val.npz").suspects  # ['conv2d_3', ...]
+    """
+    import json
+
+    from edgex.debugging import DebugConfig, run_debug
+
+    chosen = _options(options, "debug")
+    needs_scratch = not _is_spec(source) or any(not _is_spec(item) for item in (data, calib))
+    with _scratch(Path(tempfile.gettempdir()), "edgex-debug-", needs_scratch) as scratch:
+        saved = _Saved(scratch)
+        config = DebugConfig(
+            source=saved.model(source, chosen["example_inputs"], None),
+            artifact=str(artifact),
+            data=_data_spec(saved.data(data, "data"), chosen["validation_samples"], chosen),
+            calibration=_data_spec(saved.data(calib, "calib"), chosen["calibration_samples"], chosen),
+            source_options=_source_options(chosen),
+            timeout=chosen["timeout"],
+            debug=chosen["debug"],
+        )
+        report = run_debug(config, chosen["on_step"] or _quiet)
+    if saved.model_label is not None:
+        report.source = saved.model_label
+    if chosen["report_json"] is not None:
+        Path(chosen["report_json"]).write_text(json.dumps(report.to_dict(), indent=2) + "\n")
     return report
 
 
@@ -260,6 +300,7 @@ def _export_options(chosen: dict[str, Any]) -> ExportOptions:
         io_dtype=chosen["io_dtype"],
         batch_size=None if chosen["dynamic_batch"] else chosen["batch_size"] or 1,
         channels_last_io=chosen["channels_last_io"],
+        per_tensor=chosen["granularity"] == "per-tensor",
         target_options=_target_options(chosen),
     )
 
@@ -291,6 +332,7 @@ def _parity(data: str | None, labels: str | None, chosen: dict[str, Any]) -> Par
         class_output=chosen["class_output"],
         threshold_overrides={f.name: chosen[f.name] for f in fields(Thresholds) if chosen[f.name] is not None},
         bench=BenchConfig(threads=chosen["threads"], warmup=chosen["warmup"], runs=chosen["runs"]),
+        metrics=tuple(chosen["metrics"] or ()),
     )
 
 

@@ -135,6 +135,34 @@ def validate(source: str, artifacts: tuple[str, ...], **options: Any) -> int:
     return _finish(report, debug)
 
 
+@cli.command("debug", epilog=EPILOG)
+@click.argument("source")
+@click.argument("artifact")
+@click.option("--data", "data", help="Samples to compare on: image folder, .npy/.npz or module:function.")
+@spec_options("debug")
+@debug_option
+def debug_command(source: str, artifact: str, **options: Any) -> int:
+    """Compare a quantized ARTIFACT with its float SOURCE layer by layer and name the layers where int8 fails.
+
+    \b
+    edgex debug model.keras dist/model_int8.tflite --data val.npz
+    edgex debug model.py:build dist/model_xnnpack_int8.pte --data val.npz --calib calib.npz --report-json d.json
+    """
+    from edgex import api
+    from edgex.report.debug_view import print_debug
+
+    debug = _debug(options)
+    report = _run_with_progress(
+        debug,
+        lambda on_step: api.debug(
+            source, artifact, data=options.pop("data"), calib=options.pop("calibration"), debug=debug,
+            on_step=on_step, **options,
+        ),
+    )
+    print_debug(report)
+    return 0
+
+
 @cli.command()
 @click.argument("artifact", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")

@@ -5,6 +5,7 @@ Named `exporting` so that the package attribute `edgex.export` stays the public 
 from __future__ import annotations
 
 import copy
+import os
 import shutil
 import tempfile
 import time
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from edgex.artifacts import (
     inside,
@@ -24,6 +26,7 @@ from edgex.artifacts import (
 )
 from edgex.data.inputs import InputSet
 from edgex.data.providers import DataSpec, check_up_front, load_inputs
+from edgex.debugging import failure_summary
 from edgex.errors import ConversionError, EdgexError, UsageError
 from edgex.exporters import ConversionOutcome, ConversionRequest, ExportOptions
 from edgex.parity.thresholds import thresholds_for
@@ -38,7 +41,8 @@ from edgex.pipeline import (
     overlap_warning,
     with_data_shapes,
 )
-from edgex.quantize.recipes import FLOAT, Recipe, get_recipe, parse_recipes
+from edgex.quantize.layers import LayerResult, sensitivity_order
+from edgex.quantize.recipes import AUTO, AUTO_FALLBACKS, AUTO_MAX_FLOAT_LAYERS, FLOAT, Recipe, get_recipe, parse_recipes
 from edgex.results import ArtifactInfo, RowResult, RowStatus, RunReport
 from edgex.routes import Route, all_routes, choose_route
 from edgex.sources import SourceOptions, SourceRef, ensure_loadable, get_format, resolve_source
@@ -49,6 +53,9 @@ from edgex.validation import ParitySession
 from edgex.workers import WorkerPool, import_target
 
 DEFAULT_CALIBRATION_SAMPLES = 200
+MIN_CALIBRATION_SAMPLES = 100  # below this a calibration set earns a warning
+# "Slower than fp32" means by more than timing noise on a shared host: 10 % and 20 microseconds.
+SLOWER_MARGIN, SLOWER_MIN_MS = 1.10, 0.02
 CALIBRATION_HINT = (
     "pass --calib with an image folder, a .npy/.npz file or module:function "
     "(--calib random accepts unmeasured accuracy)"
@@ -70,6 +77,7 @@ class ExportConfig:
     timeout: float = 1200.0
     route: str | None = None  # forced route, 'keras>onnx>torch-export>pte'
     keep_intermediates: bool = False
+    objective: str = "latency"  # -q auto: 'latency' refuses artifacts slower than fp32; 'size' does not
     debug: bool = False
 
 
@@ -81,6 +89,8 @@ class ExportJob:
     path: Path
     options: ExportOptions
     fallbacks: tuple[Route, ...] = ()  # tried in order when `route` fails (none when --route forces one)
+    keep_float: tuple[str, ...] = ()  # -q auto: source layers left in float
+    gate: Recipe | None = None  # whose default thresholds apply (-q auto: auto's, whatever it tries); None: `mode`
 
 
 def _usable(route: Route, recipe: Recipe, options: ExportOptions) -> bool:
@@ -107,6 +117,11 @@ def plan_jobs(config: ExportConfig, ref: SourceRef) -> list[ExportJob]:
         converter = route.hops[-1]
         options = target.adjust_options(config.export_options) if target.adjust_options else config.export_options
         supported = tuple(name for name in target.recipes if name in converter.recipes)
+        if options.per_tensor and not converter.per_tensor:
+            raise UsageError(
+                f"--granularity per-tensor is not supported by {converter.name} ({route.describe()})",
+                hint="TFLiteConverter (Keras, SavedModel) and ExecuTorch honour it",
+            )
         for mode in parse_recipes(config.modes or (target.default_recipe,), supported, target.name):
             for hop in route.hops:
                 if hop.check_options is not None:
@@ -157,6 +172,8 @@ def run_export(config: ExportConfig, on_step: Callable[[str], None] = lambda _: 
     if needs_calibration and config.calibration is None:
         modes = ", ".join(sorted({job.mode.name for job in jobs if job.mode.needs_calibration}))
         raise UsageError(f"--quantize {modes} needs calibration data", hint=CALIBRATION_HINT)
+    if any(job.mode.name == AUTO for job in jobs) and config.parity.validation is None:
+        raise UsageError("-q auto needs validation data to choose between candidates", hint="pass --validate")
     check_up_front(config.calibration if needs_calibration else None, "calibration")
     check_up_front(config.parity.validation, "validation", config.parity.labels)
     prepare_output_dir(config.out_dir)
@@ -185,14 +202,24 @@ def run_export(config: ExportConfig, on_step: Callable[[str], None] = lambda _: 
         calibration = _load_calibration(config, jobs, info.signature)
         validation = load_validation(config.parity, info.signature)
         warnings += [n for data in (calibration, validation) if data for n in data.notes]
+        if calibration is not None and len(calibration) < MIN_CALIBRATION_SAMPLES:
+            warnings.append(
+                f"calibration set has {len(calibration)} samples: int8 ranges from fewer than "
+                f"{MIN_CALIBRATION_SAMPLES} are often unrepresentative; calibrate on more (--calib, --calib-samples)"
+            )
         overlap = overlap_warning(calibration, validation)
         if overlap:
             warnings.append(overlap)
-        session = ParitySession(pool, reference, validation, bench, config.parity.class_output) if validation else None
+        session = (
+            ParitySession(pool, reference, validation, bench, config.parity.class_output, config.parity.metrics)
+            if validation
+            else None
+        )
         if session is not None:
             session.reference_outputs()  # before converting: labels that do not fit the model fail the run
         shapes = _data_shapes(calibration or validation, config.export_options.batch_size)
         rows = [_export_one(pool, job, ref, calibration, shapes, config, session, on_step) for job in jobs]
+        flag_slower_than_float(rows)
         versions = collect_versions(pool, converter_kinds)
         versions.update(reference.versions())
         if session is not None:
@@ -231,6 +258,8 @@ def _export_one(
     session: ParitySession | None,
     on_step: Callable[[str], None],
 ) -> RowResult:
+    if job.mode.name == AUTO:
+        return _export_auto(pool, job, ref, calibration, shapes, config, session, on_step)
     label = f"{job.target.name} {job.mode.name}"
     row = RowResult(target=job.target.name, mode=job.mode.name, status=RowStatus.EXPORTED, route=job.route.describe())
     clock = time.perf_counter()
@@ -283,7 +312,8 @@ def _export_one(
         spec=str(validate_path), format=finalized.validate_format or job.target.format, path=validate_path
     )
     try:
-        parity, info = session.check(artifact, thresholds_for(job.mode.thresholds, config.parity.threshold_overrides))
+        gate = (job.gate or job.mode).thresholds
+        parity, info = session.check(artifact, thresholds_for(gate, config.parity.threshold_overrides))
     except EdgexError as exc:  # row-scoped: the other rows still run; the exit code summarises them
         return _failed(row, exc)
     row.parity = parity
@@ -291,7 +321,165 @@ def _export_one(
     row.notes.extend(info.notes)
     if row.status is not RowStatus.EXPORT_FAILED:
         row.status = RowStatus.PARITY_FAILED if row.failed_checks else RowStatus.PASSED
+    if row.status is RowStatus.PARITY_FAILED and job.mode.name == "int8" and not job.keep_float:
+        on_step(f"{label}: comparing layers")
+        found = failure_summary(pool, ref, artifact, calibration, session.data, config.timeout)
+        if found is not None:
+            row.notes.append(found[0])
+            row.details["layer_debug"] = found[1]
     return row
+
+
+def _export_auto(
+    pool: WorkerPool,
+    job: ExportJob,
+    ref: SourceRef,
+    calibration: InputSet | None,
+    shapes: dict[str, tuple[int, ...]],
+    config: ExportConfig,
+    session: ParitySession | None,
+    on_step: Callable[[str], None],
+) -> RowResult:
+    """-q auto: full int8; if it fails the thresholds, int8 with the most sensitive layers kept float (1, 2, ...
+    of the ranking the layer comparison of the full-int8 artifact gives); then int16x8 / fp16 / fp32, whichever
+    the route makes. Every candidate is gated by auto's thresholds on the validation data and the first that
+    passes wins; with --objective latency (the default) one slower than fp32 on this host does not. The
+    candidates follow from the data alone: only the latency objective depends on timings."""
+    assert session is not None  # run_export refuses -q auto without validation data
+    clock = time.perf_counter()
+    supported = [name for name in job.route.hops[-1].recipes if name in job.target.recipes]
+    tried: list[tuple[RowResult, dict[str, Any]]] = []
+    with tempfile.TemporaryDirectory(prefix=temp_prefix("auto-"), dir=config.out_dir) as work:
+
+        def attempt(recipe: str, keep_float: tuple[str, ...] = ()) -> RowResult:
+            path = Path(work) / str(len(tried)) / job.path.name
+            path.parent.mkdir()
+            candidate = replace(job, mode=get_recipe(recipe), keep_float=keep_float, gate=job.mode, path=path)
+            if keep_float:  # layer names are the source's: another route's converter would not know them
+                candidate = replace(candidate, fallbacks=())
+            floats = f" with {', '.join(keep_float)} in float" if keep_float else ""
+            on_step(f"{job.target.name} auto: trying {recipe}{floats}")
+            row = _export_one(pool, candidate, ref, calibration, shapes, config, session, on_step)
+            tried.append((row, _attempt_record(recipe, keep_float, row)))
+            return row
+
+        def record_of(row: RowResult) -> dict[str, Any]:
+            return next(record for candidate, record in tried if candidate is row)
+
+        def fp32() -> RowResult:
+            found = next((row for row, record in tried if record["recipe"] == FLOAT), None)
+            return found or attempt(FLOAT)
+
+        def acceptable(row: RowResult) -> bool:
+            if row.status is not RowStatus.PASSED:
+                return False
+            if config.objective == "size" or row.mode == FLOAT:
+                return True
+            slower = _slower(row, fp32())
+            if slower:
+                record_of(row)["slower_than_fp32"] = True
+            return not slower
+
+        full = attempt("int8")
+        chosen = full if acceptable(full) else None
+        debug = full.details.get("layer_debug")
+        ranking = sensitivity_order([LayerResult(**layer) for layer in debug["layers"]]) if debug else []
+        for count in range(1, min(AUTO_MAX_FLOAT_LAYERS, len(ranking)) + 1):
+            if chosen is not None:
+                break
+            row = attempt("int8", tuple(ranking[:count]))
+            chosen = row if acceptable(row) else None
+        for recipe in (name for name in AUTO_FALLBACKS if name in supported):
+            if chosen is not None:
+                break
+            row = fp32() if recipe == FLOAT else attempt(recipe)
+            chosen = row if acceptable(row) else None
+        final = chosen or full
+        source_path = Path(final.artifact.path) if final.artifact else None
+        if source_path is not None and source_path.exists():
+            os.replace(source_path, job.path)
+            final.artifact = _artifact_info(job.path, job.target.format)
+        kept = list(record_of(final)["kept_float"])
+        final.details["quantization"] = {
+            "requested": AUTO,
+            "chosen": record_of(final)["recipe"],
+            "kept_float": kept,
+            "attempts": [record for _, record in tried],
+        }
+    final.mode = AUTO
+    final.export_seconds = time.perf_counter() - clock
+    final.notes.insert(0, _auto_note(final, full, kept, chosen is not None))
+    return final
+
+
+def _attempt_record(recipe: str, keep_float: tuple[str, ...], row: RowResult) -> dict[str, Any]:
+    """One -q auto candidate for the JSON: what it was, whether it passed, its size, latency and agreement."""
+    parity = row.parity
+    headline = parity.headline() if parity is not None else None
+    latency = parity.exported_latency if parity is not None else None
+    return {
+        "recipe": recipe,
+        "kept_float": list(keep_float),
+        "status": str(row.status),
+        "size_bytes": row.artifact.size_bytes if row.artifact else None,
+        "latency_ms": latency.median_ms if latency else None,
+        "cosine": headline.cosine if headline else None,
+        "top1_agreement": headline.top1_agreement if headline else None,
+        "failed": [check.describe() for check in row.failed_checks] or ([row.error] if row.error else []),
+    }
+
+
+def _latency(row: RowResult) -> float | None:
+    latency = row.parity.exported_latency if row.parity is not None else None
+    return latency.median_ms if latency is not None else None
+
+
+def _slower(row: RowResult, fp32: RowResult) -> bool:
+    """Slower than the fp32 artifact on this host, beyond timing noise."""
+    mine, reference = _latency(row), _latency(fp32)
+    return mine is not None and reference is not None and _is_slower(mine, reference)
+
+
+def _is_slower(mine: float, reference: float) -> bool:
+    return mine > reference * SLOWER_MARGIN and mine - reference > SLOWER_MIN_MS
+
+
+def _auto_note(final: RowResult, full: RowResult, kept: list[str], passed: bool) -> str:
+    chosen = final.details["quantization"]["chosen"]
+    if not passed:
+        return "auto: nothing passed the thresholds (see details.quantization.attempts); kept the full int8 artifact"
+    if final is full:
+        return "auto: full int8 passed"
+    if chosen != "int8":
+        return f"auto: no int8 variant passed; fell back to {chosen}"
+    cost = ""
+    if final.artifact and full.artifact:
+        grown = final.artifact.size_bytes - full.artifact.size_bytes
+        cost = f"; vs full int8: {grown / 1024:+.1f} KB ({grown / full.artifact.size_bytes:+.0%})"
+    mine, before = _latency(final), _latency(full)
+    if mine is not None and before is not None:
+        cost += f", latency {mine:.3f} ms vs {before:.3f} ms"
+    return f"auto: int8 with {', '.join(kept)} kept float{cost}"
+
+
+def flag_slower_than_float(rows: list[RowResult]) -> None:
+    """Mark quantized rows slower than the fp32 artifact of their target on this host (else than the float
+    reference): int8 that does not speed anything up is worth knowing about."""
+    for row in rows:
+        if row.mode == FLOAT or row.parity is None or _latency(row) is None:
+            continue
+        fp32 = next((r for r in rows if r.target == row.target and r.mode == FLOAT and _latency(r) is not None), None)
+        if fp32 is not None:
+            baseline, what = _latency(fp32), "the fp32 artifact"
+        elif row.parity.reference_latency is not None:
+            baseline, what = row.parity.reference_latency.median_ms, "the float reference"
+        else:
+            continue
+        mine = _latency(row)
+        assert mine is not None and baseline is not None
+        if _is_slower(mine, baseline):
+            row.details["slower_than_float"] = {"latency_ms": mine, "float_latency_ms": baseline, "against": what}
+            row.notes.append(f"slower than {what} on this host ({mine:.3f} ms vs {baseline:.3f} ms)")
 
 
 def intermediate_path(config: ExportConfig, job: ExportJob, fmt: str) -> Path:
@@ -334,6 +522,7 @@ def _convert_route(
                     if config.keep_intermediates and current.format == "onnx"
                     else None
                 ),
+                keep_float=job.keep_float if last else (),
             )
             outcome: ConversionOutcome = pool.shared(hop.worker).call(
                 hop.function,

@@ -24,7 +24,7 @@ BUILD, MODEL, TARGET = "build", "model", "target"
 PREPROCESSING, MODEL_THRESHOLDS = "model.preprocessing", "model.thresholds"
 TARGET_THRESHOLDS, TARGET_OPTIONS = "target.thresholds", "target.options"
 THRESHOLDS = (MODEL_THRESHOLDS, TARGET_THRESHOLDS)
-EXPORT, VALIDATE, BUILD_COMMAND = "export", "validate", "build"
+EXPORT, VALIDATE, BUILD_COMMAND, DEBUG = "export", "validate", "build", "debug"
 
 MAX_NAME_BYTES = 200  # artifact stems get suffixes such as '_xnnpack_int16x8_edgetpu.tflite'; file names stop at 255
 
@@ -309,6 +309,7 @@ def _threshold(key: str, help_text: str) -> Option:
 
 _REPORTS = (EXPORT, VALIDATE)
 _SOURCE = (EXPORT, VALIDATE)
+_LOADING = (EXPORT, VALIDATE, DEBUG)  # how the source is loaded and its data read: `edgex debug` needs them too
 
 OPTIONS: tuple[Option, ...] = (
     # What to build, and where.
@@ -331,9 +332,9 @@ OPTIONS: tuple[Option, ...] = (
            places=(TARGET,), commands=(), file_only="forgives one cell of a matrix; an export has one exit code"),
     # Data.
     Option("calibration", Text(), "Calibration data: image folder, .npy/.npz, module:function, or 'random'.",
-           ("--calib",), (MODEL,)),
+           ("--calib",), (MODEL,), commands=(EXPORT, DEBUG)),
     Option("calibration_samples", Integer(1), "Calibration samples to use [default: 200].", ("--calib-samples",),
-           (MODEL,)),
+           (MODEL,), commands=(EXPORT, DEBUG)),
     Option("validation", Text(), "Validation data (same forms as --calib); enables the parity gate.",
            ("--validate",), (MODEL,)),
     Option("labels", PathKind(), "Class labels for the validation data (.npy/.npz/.txt).", ("--labels",), (MODEL,),
@@ -341,26 +342,26 @@ OPTIONS: tuple[Option, ...] = (
     Option("class_output", Text(), "The class-score output: labels and top-k gates apply to it "
            "[default: softmax-like outputs].", ("--class-output",), (MODEL,), commands=_SOURCE),
     Option("mean", Floats(), "Image folders: subtract after scaling (one value or per channel).", ("--mean",),
-           (PREPROCESSING,), commands=_SOURCE),
+           (PREPROCESSING,), commands=_LOADING),
     Option("std", Floats(), "Image folders: divide by (one value or per channel).", ("--std",), (PREPROCESSING,),
-           commands=_SOURCE),
+           commands=_LOADING),
     Option("scale", Number(), "Image folders: pixel multiplier before mean/std [default: 1/255].", ("--scale",),
-           (PREPROCESSING,), commands=_SOURCE),
+           (PREPROCESSING,), commands=_LOADING),
     Option("validation_samples", Integer(1), "Use at most N validation samples.", ("--val-samples",), (MODEL,),
-           commands=_SOURCE),
+           commands=_LOADING),
     Option("class_names", ClassNames(), "Class names for apps: an array, or a text file with one name per line.",
            places=(MODEL,), commands=(), file_only="written to labels.txt beside the build's manifest"),
     Option("depends", Text(), "Files the factory reads that the build cannot see (part of the fingerprint).",
            places=(MODEL,), commands=(), multiple=True, file_only="only the build's cache needs to know them"),
     # How the source is loaded.
     Option("signature", Text(), "SavedModel / TFLite signature to use [default: serving_default].", ("--signature",),
-           (MODEL,), commands=_SOURCE),
+           (MODEL,), commands=_LOADING),
     Option("input_shapes", Shape(), "PyTorch: input shape like 1x3x224x224, one per input (when the factory gives "
-           "no examples).", ("--input-shape",), (MODEL,), commands=_SOURCE, multiple=True),
+           "no examples).", ("--input-shape",), (MODEL,), commands=_LOADING, multiple=True),
     Option("input_dtypes", Text(), "PyTorch: input dtype per input [float32].", ("--input-dtype",), (MODEL,),
-           commands=_SOURCE, multiple=True),
+           commands=_LOADING, multiple=True),
     Option("weights", PathKind(), "PyTorch: state_dict checkpoint, loaded with torch.load(weights_only=True).",
-           ("--weights",), (MODEL,), commands=_SOURCE),
+           ("--weights",), (MODEL,), commands=_LOADING),
     Option("dynamic_dims", DynamicDimKind(), "PyTorch export: a dimension that may vary, e.g. batch=1..16 or "
            "seq:1=1..128.", ("--dynamic-dim",), (MODEL,), multiple=True),
     # How the artifact is made.
@@ -370,6 +371,12 @@ OPTIONS: tuple[Option, ...] = (
            "onnx2tf routes).", ("--channels-last-io",), (TARGET,)),
     Option("keep_intermediates", Flag(), "Keep a multi-hop route's intermediate models in --out.",
            ("--keep-intermediates",), (TARGET,)),
+    Option("objective", Choice(("latency", "size")), "-q auto: 'latency' never picks an artifact slower than fp32 "
+           "on this host; 'size' takes the smallest that passes [default: latency].", ("--objective",), (TARGET,),
+           default="latency"),
+    Option("granularity", Choice(("per-channel", "per-tensor")), "Weight scales of quantized modes: one per output "
+           "channel, or one per tensor (accelerators that need it) [default: per-channel].", ("--granularity",),
+           (TARGET,)),
     Option("io_dtype", Choice(("int8", "uint8", "int16", "float32")), "I/O type of integer models "
            "[int8 mode: int8; int16x8: float32].", ("--io-dtype",), (TARGET,)),
     Option("batch_size", Integer(1), "Static batch baked into the artifact (devices run batch 1). [default: 1]",
@@ -377,7 +384,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("dynamic_batch", Flag(), "Keep the source's dynamic batch dimension instead.", ("--dynamic-batch",),
            (TARGET,), conflicts=("batch_size",)),
     Option("timeout", Number(positive=True), "Seconds per conversion (a target entry's timeout wins in a build).",
-           ("--timeout",), (BUILD, TARGET), default=1200.0, build_flag=True),
+           ("--timeout",), (BUILD, TARGET), commands=(EXPORT, DEBUG), default=1200.0, build_flag=True),
     Option("min_delegated", Number(), "ExecuTorch XNNPACK: fail (exit 1) if fewer than this fraction of nodes are "
            "delegated.", ("--min-delegated",), (TARGET_OPTIONS,)),
     # Edge TPU (edgex/edgetpu/options.py checks the combination).
@@ -396,6 +403,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("min_tpu_ops", Scalar(), "Edge TPU: fail (exit 1) when fewer ops map, e.g. 100% [default: warn below "
            "100%].", ("--min-tpu-ops",), (TARGET_OPTIONS,)),
     # Parity thresholds (edgex/parity/thresholds.py: Thresholds).
+    Option("metrics", Text(), "Task metric module:function(reference_outputs, exported_outputs, labels) -> "
+           "{name: number or {'value', 'min'|'max'}}: reported, and gated where it has a limit. Repeatable.",
+           ("--metric",), (MODEL,), commands=_SOURCE, multiple=True),
     _threshold("max_abs_error", "Fail if any output's max |error| exceeds this."),
     _threshold("max_mean_abs_error", "Fail if an output's mean |error| exceeds this."),
     _threshold("min_cosine", "Fail below this mean per-sample cosine similarity."),
@@ -419,7 +429,7 @@ OPTIONS: tuple[Option, ...] = (
            file_only="determinism is measured per build cell; export a second time and compare by hand"),
     # Reports.
     Option("report_json", PathKind(), "Write the JSON report here [build: OUT/edgex-build.json].",
-           ("--report-json",), (BUILD,), commands=_REPORTS, build_flag=True),
+           ("--report-json",), (BUILD,), commands=(*_REPORTS, DEBUG), build_flag=True),
     Option("report_md", PathKind(), "Write a Markdown report here.", ("--report-md",), commands=_REPORTS,
            cli_only="a build's report covers the matrix: JSON, HTML and JUnit"),
     Option("junit", PathKind(), "Write JUnit XML (one testcase per check).", ("--junit",), (BUILD,),

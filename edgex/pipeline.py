@@ -31,6 +31,7 @@ class ParityConfig:
     class_output: str | None = None
     threshold_overrides: dict[str, float | None] = field(default_factory=dict)
     bench: BenchConfig = field(default_factory=BenchConfig)
+    metrics: tuple[str, ...] = ()  # --metric module:function task metrics (edgex/parity/task.py)
 
 
 def with_data_shapes(options: SourceOptions, data: DataSpec | None) -> SourceOptions:
@@ -70,6 +71,7 @@ def demo_parity(parity: ParityConfig, demo: DemoModel) -> ParityConfig:
         class_output=parity.class_output,
         threshold_overrides=parity.threshold_overrides,
         bench=parity.bench,
+        metrics=parity.metrics,
     )
 
 

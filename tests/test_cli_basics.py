@@ -40,7 +40,7 @@ def test_targets_json_lists_tflite_with_modes() -> None:
     import json
 
     rows = {row["name"]: row for row in json.loads(run_edgex("targets", "--json").stdout)}
-    assert rows["tflite"]["modes"] == ["none", "fp16", "dynamic", "int8", "int16x8"]
+    assert rows["tflite"]["modes"] == ["none", "fp16", "dynamic", "int8", "int16x8", "auto"]
     assert rows["tflite"]["available"] is True
     assert set(rows["tflite"]["from"]) >= {"keras", "savedmodel"}
 

@@ -64,6 +64,7 @@ def export_config(job: CellJob) -> ExportConfig:
         class_output=model.class_output,
         threshold_overrides={**model.thresholds, **target.thresholds, **job.overrides},
         bench=BenchConfig(threads=settings.threads, warmup=settings.warmup, runs=settings.runs),
+        metrics=model.metrics,
     )
     return ExportConfig(
         source=model.source,
@@ -83,6 +84,7 @@ def export_config(job: CellJob) -> ExportConfig:
             io_dtype=target.io_dtype,
             batch_size=target.batch_size,
             channels_last_io=target.channels_last_io,
+            per_tensor=target.per_tensor,
             target_options=dict(target.options),
         ),
         calibration=DataSpec(model.calibration, model.calibration_samples, prep) if model.calibration else None,
@@ -90,6 +92,7 @@ def export_config(job: CellJob) -> ExportConfig:
         timeout=target.timeout or settings.timeout,
         route=target.route,
         keep_intermediates=target.keep_intermediates,
+        objective=target.objective,
         debug=job.debug,
     )
 

@@ -77,6 +77,7 @@ class ModelEntry:
     preprocessing: ImagePreprocess = field(default_factory=ImagePreprocess)
     thresholds: dict[str, float] = field(default_factory=dict)
     targets: tuple[str, ...] = ()  # target entry ids; empty: every target
+    metrics: tuple[str, ...] = ()  # task metrics, 'module:function' or 'file.py:function' (edgex/parity/task.py)
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,8 @@ class TargetEntry:
     route: str | None = None  # forced conversion route, 'keras>onnx>torch-export>pte'
     channels_last_io: bool = False
     keep_intermediates: bool = False
+    per_tensor: bool = False  # granularity = "per-tensor"
+    objective: str = "latency"  # -q auto: never slower than fp32 ('latency') or smallest that passes ('size')
 
 
 @dataclass(frozen=True)
@@ -255,6 +258,8 @@ class _Reader:
             route=raw.get("route"),
             channels_last_io=raw.get("channels_last_io", False),
             keep_intermediates=raw.get("keep_intermediates", False),
+            objective=raw.get("objective", "latency"),
+            per_tensor=raw.get("granularity") == "per-tensor",
         )
 
     def model(self, name: str, value: Any, targets: dict[str, TargetEntry]) -> ModelEntry:
@@ -294,6 +299,7 @@ class _Reader:
             labels=self.existing(raw["labels"], (*key, "labels")) if "labels" in raw else defaults.get("labels"),
             class_names=self.class_names(raw.get("class_names", ()), (*key, "class_names")),
             class_output=raw.get("class_output"),
+            metrics=tuple(self.source(item, (*key, "metrics")) for item in raw.get("metrics", ())),
             preprocessing=ImagePreprocess(**preprocessing),
             thresholds=self.table(raw.get("thresholds", {}), (*key, "thresholds"), THRESHOLD_KEYS),
             targets=raw.get("targets", ()),

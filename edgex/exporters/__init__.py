@@ -26,6 +26,7 @@ class ExportOptions:
     io_dtype: str | None = None  # I/O type of integer models: int8, uint8, int16 or float32
     batch_size: int | None = 1  # static batch baked into the artifact; None keeps the source's dynamic batch
     channels_last_io: bool = False  # 4-D NCHW inputs/outputs become NHWC (what Android camera pipelines feed)
+    per_tensor: bool = False  # --granularity per-tensor: one int8 weight scale per tensor, not per output channel
     target_options: dict[str, Any] = field(default_factory=dict)  # parsed and checked by the target's module
 
 
@@ -41,6 +42,7 @@ class ConversionRequest:
     # Input shapes the calibration/validation data have (batch = the artifact's), by the source's input names:
     # converters use them where the model leaves dimensions dynamic.
     data_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    keep_float: tuple[str, ...] = ()  # -q auto: source layers (Keras names, nn.Module paths) left unquantized
 
 
 @dataclass
@@ -66,6 +68,10 @@ class Converter:
     install_hint: str | None = None  # when `pip install edgex[extra]` is not how to get it
     # Parent-side check of (mode, options) before any work starts; raises UsageError.
     check_options: Callable[[Recipe, ExportOptions], object] | None = None
+    per_tensor: bool = False  # honours --granularity per-tensor (others refuse it in the plan)
+    # 'module:function' (source, artifact, calibration, samples) -> [LayerResult], run in the worker: compares the
+    # artifact's layers with the source's (`edgex debug`, `-q auto`); None: this converter cannot.
+    layer_debugger: str | None = None
 
     def missing(self) -> list[str]:
         """Packages this converter needs that are not installed here (cheap: no import)."""

@@ -48,9 +48,11 @@ def register(registry: Registry) -> None:
             function="edgex.exporters.executorch:convert",
             extra="torch",
             module="executorch",
-            recipes=RECIPES_BY_BACKEND["xnnpack"],
+            recipes=(*RECIPES_BY_BACKEND["xnnpack"], "auto"),  # auto: the pipeline's search over int8 + float modules
             description="torch.export -> to_edge_transform_and_lower -> to_executorch (PT2E quantization)",
             check_options=_check_options,
+            layer_debugger="edgex.quantize.layers_torch:compare_modules",
+            per_tensor=True,
         )
     )
 
@@ -88,20 +90,31 @@ def _export(module: Any, examples: tuple[Any, ...], dynamic_shapes: Any, what: s
         ) from None
 
 
-def _quantized_program(model: Any, request: ConversionRequest, dynamic_shapes: Any) -> Any:
-    """The recipe's PT2E configuration of XNNPACK's quantizer, through the shared PT2E pass."""
+def int8_quantizer(recipe: Recipe, keep_float: tuple[str, ...], per_tensor: bool = False) -> Any:
+    """XNNPACK's quantizer configured for the recipe (per-tensor weight scales if asked); the modules in
+    `keep_float` (nn.Module paths) stay float."""
     from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
         XNNPACKQuantizer,
         get_symmetric_quantization_config,
     )
 
-    from edgex.quantize.pt2e import quantize_pt2e
-
-    spec = request.mode.pt2e
+    spec = recipe.pt2e
     assert spec is not None  # only PT2E recipes reach here
     quantizer = XNNPACKQuantizer().set_global(
-        get_symmetric_quantization_config(is_per_channel=spec.per_channel, is_dynamic=spec.dynamic)
+        get_symmetric_quantization_config(is_per_channel=spec.per_channel and not per_tensor, is_dynamic=spec.dynamic)
     )
+    if keep_float:  # set_module_name(name, None) is refused ("not supported yet"); a node filter is public API
+        from edgex.quantize.layers_torch import outside_modules
+
+        quantizer.set_filter_function(outside_modules(keep_float))
+    return quantizer
+
+
+def _quantized_program(model: Any, request: ConversionRequest, dynamic_shapes: Any) -> Any:
+    """The recipe's PT2E configuration of XNNPACK's quantizer, through the shared PT2E pass."""
+    from edgex.quantize.pt2e import quantize_pt2e
+
+    quantizer = int8_quantizer(request.mode, request.keep_float, request.options.per_tensor)
     captured = _export(model.module, model.examples, dynamic_shapes, "capture").module()
     converted = quantize_pt2e(
         captured, quantizer, request.mode, model.examples, request.calibration, model.input_names

@@ -30,9 +30,11 @@ def register(registry: Registry) -> None:
             function="edgex.exporters.tflite_from_tf:convert",
             extra="tf",
             module="tensorflow",
-            recipes=tuple(RECIPE_BUILDERS),
+            recipes=(*RECIPE_BUILDERS, "auto"),  # auto: the pipeline's search over int8 with layers kept float
             description="tf.lite.TFLiteConverter (TensorFlow)",
             check_options=_check_options,
+            layer_debugger="edgex.quantize.layers_tf:compare_layers",
+            per_tensor=True,
         )
     )
 
@@ -102,6 +104,7 @@ class Calibrated:
     calibration: dict[str, np.ndarray] | None
     io_dtype: str | None
     batch: int
+    per_tensor: bool = False  # --granularity per-tensor
 
 
 def _float32(converter: Any, _: Calibrated) -> None:
@@ -115,10 +118,11 @@ def _fp16(converter: Any, _: Calibrated) -> None:
     converter.target_spec.supported_types = [tf.float16]
 
 
-def _dynamic(converter: Any, _: Calibrated) -> None:
+def _dynamic(converter: Any, given: Calibrated) -> None:
     import tensorflow as tf
 
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter._experimental_disable_per_channel = given.per_tensor  # no public switch; QuantizationDebugger reads it
 
 
 def _integer(ops_set: str) -> Callable[[Any, Calibrated], None]:
@@ -129,6 +133,7 @@ def _integer(ops_set: str) -> Callable[[Any, Calibrated], None]:
             raise UsageError("full-integer quantization needs calibration data", hint="pass --calib")
         calibration = given.calibration
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter._experimental_disable_per_channel = given.per_tensor  # no public switch
         converter.representative_dataset = lambda: _representative(calibration, given.batch)
         converter.target_spec.supported_ops = [getattr(tf.lite.OpsSet, ops_set)]
         converter.inference_input_type = getattr(tf, given.io_dtype or "float32")
@@ -147,14 +152,45 @@ RECIPE_BUILDERS: dict[str, Callable[[Any, Calibrated], None]] = {
 }
 
 
+def _with_float_layers(converter: Any, given: Calibrated, keep_float: tuple[str, ...]) -> bytes:
+    """int8 except the operators of the Keras layers in `keep_float`: TensorFlow's QuantizationDebugger calibrates
+    once, then quantizes with those operators' output tensors denylisted. I/O stays float32."""
+    import tensorflow as tf
+    from ai_edge_litert.interpreter import Interpreter
+
+    from edgex.quantize.layers_tf import op_layers
+
+    if not given.calibration:
+        raise UsageError("full-integer quantization needs calibration data", hint="pass --calib")
+    calibration = given.calibration
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter._experimental_disable_per_channel = given.per_tensor  # read by mlir_quantize in the debugger
+    converter.representative_dataset = lambda: _representative(calibration, given.batch)
+    first = [array[: given.batch] for array in calibration.values()]
+    debugger = tf.lite.experimental.QuantizationDebugger(converter=converter, debug_dataset=lambda: iter([first]))
+    calibrated = Interpreter(model_content=debugger.calibrated_model)
+    operators = op_layers(calibrated, list(keep_float))
+    tensors = [name for _, _, name in operators]
+    missing = sorted(set(keep_float) - {layer for layer, _, _ in operators})
+    if missing:
+        raise UsageError(f"no TFLite operator comes from layer(s) {', '.join(missing)}", hint="name Keras layers")
+    debugger.options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=tensors)
+    return bytes(debugger.get_nondebug_quantized_model())
+
+
 def convert(request: ConversionRequest) -> ConversionOutcome:
     io_dtype = io_dtype_for(request.mode, request.options.io_dtype)
     converter = _converter_for(request)
-    RECIPE_BUILDERS[request.mode.name](
-        converter, Calibrated(request.calibration, io_dtype, request.options.batch_size or 1)
-    )
+    given = Calibrated(request.calibration, io_dtype, request.options.batch_size or 1, request.options.per_tensor)
+    if request.keep_float and request.mode.name != "int8":
+        raise UsageError(f"keeping layers in float applies to int8, not {request.mode.name}")
+    if not request.keep_float:
+        RECIPE_BUILDERS[request.mode.name](converter, given)
     try:
-        flatbuffer = converter.convert()
+        if request.keep_float:
+            flatbuffer = _with_float_layers(converter, given, request.keep_float)
+        else:
+            flatbuffer = converter.convert()
     except UsageError:
         raise
     except Exception as exc:  # noqa: BLE001 - converter errors are many types
@@ -163,6 +199,8 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
             hint="re-run with --debug for the converter's log",
         ) from None
     request.output.write_bytes(flatbuffer)
+    if request.keep_float:
+        io_dtype = "float32"
     notes = [f"I/O dtype {io_dtype}"] if io_dtype else []
     notes.append(f"batch {request.options.batch_size}" if request.options.batch_size else "dynamic batch")
     return ConversionOutcome(notes=notes)

@@ -52,7 +52,7 @@ def register(registry: Registry) -> None:
             name="tflite",
             format="tflite",
             description="TFLite / LiteRT flatbuffer",
-            recipes=("none", "fp16", "dynamic", "int8", "int16x8"),
+            recipes=("none", "fp16", "dynamic", "int8", "int16x8", "auto"),
             default_recipe="none",
             runtime="LiteRT interpreter (ai-edge-litert, tflite-runtime, Android/iOS LiteRT, LiteRT.js)",
             constraints=("int8: calibration data required", "int8 I/O dtype: int8 (default), uint8 or float32"),

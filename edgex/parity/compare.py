@@ -43,6 +43,7 @@ class ParityResult:
     exported_latency: LatencyStats | None = None
     reference_memory: MemoryStats | None = None
     exported_memory: MemoryStats | None = None
+    task_metrics: dict[str, float] = field(default_factory=dict)  # --metric values by name (parity/task.py)
 
     @property
     def passed(self) -> bool:

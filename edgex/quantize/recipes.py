@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from edgex.registry import Registry
 
 FLOAT = "none"  # the float32 recipe: every route supports it, intermediates of a route always use it
+AUTO = "auto"  # int8 where it holds: the export pipeline tries recipes and layer sets (edgex/exporting.py)
+AUTO_MAX_FLOAT_LAYERS = 3  # -q auto keeps at most this many layers in float before it falls back
+AUTO_FALLBACKS = ("int16x8", "fp16", FLOAT)  # then, in order, whichever the converter and target make
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,13 @@ BUILTIN = (
         pt2e=PT2ESpec(per_channel=True, dynamic=False),
     ),
     Recipe(
+        AUTO,
+        "int8 where it holds: full int8, else the fewest sensitive layers kept float, else int16x8/fp16/fp32",
+        "auto",
+        Thresholds(min_cosine=0.99, min_snr_db=15.0, min_top1_agreement=97.0, max_top1_drop=2.0),
+        needs_calibration=True,
+    ),
+    Recipe(
         "int16x8",
         "int16 activations with int8 weights, needs calibration data",
         "int16x8",
@@ -116,7 +126,7 @@ def parse_recipes(values: Iterable[str], supported: Iterable[str], target: str) 
         for part in filter(None, parts):
             if part not in known:
                 raise UsageError(f"unknown quantization mode '{part}'", hint=did_you_mean(part, known))
-            for name in supported if part == "all" else (part,):
+            for name in [n for n in supported if n != AUTO] if part == "all" else (part,):  # all: each recipe once
                 if name not in supported:
                     raise UsageError(
                         f"target '{target}' does not support --quantize {name}",

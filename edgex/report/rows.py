@@ -39,7 +39,9 @@ def note(row: RowResult) -> str:
         return row.error or "export failed"
     failed = row.failed_checks
     if failed:
-        return "; ".join(check.describe() for check in failed)
+        layers = row.details.get("layer_debug") or {}  # edgex/debugging.py: where a failed int8 row went wrong
+        suspects = [layers["summary"]] if "summary" in layers else []
+        return "; ".join([*(check.describe() for check in failed), *suspects])
     if row.parity is None:
         return "not validated (no validation data)"
     return ", ".join(row.notes)
