@@ -92,6 +92,12 @@ def test_tflite_debug_names_the_planted_layer_and_auto_keeps_it_float(planted_fi
     assert row["details"]["layer_debug"]["suspects"][0] == "hostile"
     assert any(note.startswith("int8 error jumps at: hostile (") for note in row["notes"])
 
+    # the HTML report plots the failed row's error by depth, the planted layer marked
+    page = tmp_path / "report.html"
+    assert run_edgex("report", tmp_path / "dist" / "report.json", "--html", page).returncode == 0
+    html = page.read_text()
+    assert 'data-plot="depth"' in html and "int8 error by depth" in html
+
     # the auto artifact, debugged the same way: nothing jumps any more
     fixed = api.debug(str(planted_files["keras"]), tmp_path / "dist" / "planted_auto.tflite", data=planted_files["val"])
     assert "hostile" not in fixed.suspects

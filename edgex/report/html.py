@@ -1,7 +1,8 @@
 """Self-contained HTML report: the summary table, per-artifact checks and matplotlib plots inlined as base64 PNGs,
 so the page can be attached to a CI run or mailed as one file.
 
-Plots: per-output error histograms, reference-vs-exported scatter, latency box plots, size bars and accuracy
+Plots: per-output error histograms, reference-vs-exported scatter, latency box plots, size bars, int8 error by
+depth for failed rows that carry a layer comparison, and accuracy
 (or top-1 agreement) vs size. Every number in the table carries its raw JSON value in data-value.
 """
 
@@ -195,6 +196,13 @@ def _plots(runs: list[Run]) -> str:
     if sizes:
         figures.append(_figure("size", plots.size_bars(sizes), "Artifact sizes"))
     figures += _accuracy_figure(rows)
+    depth = [
+        plots.Series(label, (row.details["layer_debug"]["layers"], row.details["layer_debug"].get("suspects", [])))
+        for label, _, row in rows
+        if isinstance(row.details.get("layer_debug"), dict) and row.details["layer_debug"].get("layers")
+    ]
+    if depth:
+        figures.append(_figure("depth", plots.error_by_depth(depth), "int8 error by depth (failed rows' layers)"))
     return "<h2>Plots</h2>\n" + ("\n".join(figures) if figures else '<p class="note">no plot data in these reports</p>')
 
 

@@ -111,6 +111,26 @@ def size_bars(series: list[Series]) -> bytes:
     return _png(figure)
 
 
+def error_by_depth(series: list[Series]) -> bytes:
+    """SNR of each layer's output in execution order (`edgex debug`'s layers), suspects marked: where int8 breaks."""
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(9, 3.6))
+    for item in series:
+        layers, suspects = item.values
+        snr = [layer["snr_db"] for layer in layers]
+        axes.plot(range(len(snr)), snr, marker=".", label=item.label)
+        for index, layer in enumerate(layers):
+            if layer["name"] in suspects:
+                axes.annotate(layer["name"], (index, snr[index]), fontsize=7, color="#c44e52",
+                              xytext=(3, -10), textcoords="offset points")
+                axes.plot(index, snr[index], "o", color="#c44e52")
+    axes.set_xlabel("layer (execution order)")
+    axes.set_ylabel("SNR vs float (dB)")
+    axes.set_title("int8 error by depth")
+    axes.legend(fontsize=7)
+    return _png(figure)
+
+
 def accuracy_vs_size(series: list[Series], metric: str, references: list[tuple[str, float]]) -> bytes:
     """`series` values are (size bytes, metric %); `references` are (label, reference accuracy %) lines."""
     plt = _pyplot()
