@@ -552,10 +552,14 @@ def main() -> None:
         matrix = route_matrix(work)
     text = render(help_s, demo, mobilenet) + render_torch(torch_demo, torch_mobilenet) + render_matrix(matrix)
     print(text)
-    # benchmarks/int8_planted.py measures its own section (minutes): keep it as it was
+    # int8_planted.py, int8_zoo.py and zoo.py measure their own sections (minutes to an hour): keep them as they were
     previous = args.out.read_text() if args.out.exists() else ""
-    planted = re.search(r"<!-- int8-planted:start -->.*?<!-- int8-planted:end -->", previous, re.DOTALL)
-    args.out.write_text(text.rstrip() + "\n\n" + planted.group(0) + "\n" if planted else text)
+    kept = [
+        found.group(0)
+        for name in ("int8-planted", "int8-zoo", "zoo")
+        if (found := re.search(rf"<!-- {name}:start -->.*?<!-- {name}:end -->", previous, re.DOTALL))
+    ]
+    args.out.write_text("\n\n".join([text.rstrip(), *kept]) + "\n")
 
 
 if __name__ == "__main__":
