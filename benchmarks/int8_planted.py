@@ -31,8 +31,8 @@ def _row_cells(target: str, row: RowResult, fp32: RowResult) -> list[str]:
     assert parity is not None and row.artifact is not None and fp32.artifact is not None
     headline = parity.headline()
     latency = parity.exported_latency
-    kept = row.details.get("quantization", {}).get("kept_float")
-    chosen = row.details.get("quantization", {}).get("chosen")
+    kept = (row.quantization or {}).get("kept_float")
+    chosen = (row.quantization or {}).get("chosen")
     mode = f"auto -> {chosen}" + (f" (float: {', '.join(kept)})" if kept else "") if row.mode == "auto" else row.mode
     return [
         target,

@@ -400,7 +400,7 @@ def _export_auto(
             os.replace(source_path, job.path)
             final.artifact = _artifact_info(job.path, job.target.format)
         kept = list(record_of(final)["kept_float"])
-        final.details["quantization"] = {
+        final.quantization = {
             "requested": AUTO,
             "chosen": record_of(final)["recipe"],
             "kept_float": kept,
@@ -445,9 +445,9 @@ def _is_slower(mine: float, reference: float) -> bool:
 
 
 def _auto_note(final: RowResult, full: RowResult, kept: list[str], passed: bool) -> str:
-    chosen = final.details["quantization"]["chosen"]
+    chosen = (final.quantization or {}).get("chosen")
     if not passed:
-        return "auto: nothing passed the thresholds (see details.quantization.attempts); kept the full int8 artifact"
+        return "auto: nothing passed the thresholds (see quantization.attempts); kept the full int8 artifact"
     if final is full:
         return "auto: full int8 passed"
     if chosen != "int8":

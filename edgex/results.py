@@ -63,6 +63,8 @@ class RowResult:
     sections: list[ReportSection] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)  # target-specific structured results (JSON)
     checks: list[Check] = field(default_factory=list)  # gates on the artifact itself (e.g. delegated share)
+    # -q auto: {"requested": "auto", "chosen": recipe, "kept_float": [layer names], "attempts": [...]}
+    quantization: dict[str, Any] | None = None
 
     @property
     def failed_checks(self) -> list[Check]:

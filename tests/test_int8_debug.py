@@ -43,7 +43,7 @@ def _check_rows(report: dict) -> dict:
     assert int8["details"]["layer_debug"]["suspects"][0] == "hostile"
     assert any(note.startswith("int8 error jumps at: hostile (") for note in int8["notes"])
     assert auto["mode"] == "auto" and auto["status"] == "passed", auto
-    quantization = auto["details"]["quantization"]
+    quantization = auto["quantization"]
     assert quantization["requested"] == "auto" and quantization["chosen"] == "int8"
     assert "hostile" in quantization["kept_float"] and len(quantization["kept_float"]) <= 2
     assert quantization["attempts"][0]["kept_float"] == [] and quantization["attempts"][0]["status"] == "parity_failed"
