@@ -157,9 +157,11 @@ def test_keras_to_pte_through_onnx_measures_parity_against_keras(tmp_path) -> No
     expected = [
         "digits_xnnpack_int8.intermediate.onnx",
         "digits_xnnpack_int8.intermediate.pt2",
+        "digits_xnnpack_int8.onnx2torch-repaired.onnx",  # tf2onnx's 'x:0' names made safe for torch.export paths
         "digits_xnnpack_int8.pte",
     ]
     assert kept == expected
+    assert any(r["pass"] == "sanitize-names" for r in row["details"]["repairs"])
     again = run_edgex(
         "export",
         "demo",
