@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,11 +22,12 @@ PLUGIN_SOURCE = ROOT / "tests" / "plugins" / "edgex_ort"
 def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The plugin installed by pip into a folder of its own (not into the project's environment)."""
     target = tmp_path_factory.mktemp("site")
-    build = tmp_path_factory.mktemp("build")
+    source = tmp_path_factory.mktemp("build") / "edgex_ort"
+    shutil.copytree(PLUGIN_SOURCE, source)  # setuptools builds in the source folder: keep that out of the repository
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--target", str(target), str(PLUGIN_SOURCE)],
-        check=True, capture_output=True, text=True, cwd=build, timeout=300,
+         "--target", str(target), str(source)],
+        check=True, capture_output=True, text=True, cwd=source.parent, timeout=300,
     )
     assert (target / "edgex_ort.py").exists()
     return target
