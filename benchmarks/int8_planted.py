@@ -101,6 +101,14 @@ def section(table: list[list[str]], debug_lines: list[str], runs: int) -> str:
     return "\n".join(lines)
 
 
+def replace_section(results: Path, start: str, end: str, text: str) -> None:
+    """Put `text` (which begins with `start` and ends with `end`) in place of that section, or append it."""
+    current = results.read_text() if results.exists() else ""
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.DOTALL)
+    updated = pattern.sub(lambda _: text, current) if pattern.search(current) else current.rstrip() + "\n\n" + text
+    results.write_text(updated.rstrip() + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=200)
@@ -109,11 +117,7 @@ def main() -> None:
         table, debug_lines = measure(Path(folder), args.runs)
     text = section(table, debug_lines, args.runs)
     print(text)
-    results = ROOT / "benchmarks" / "RESULTS.md"
-    current = results.read_text()
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.DOTALL)
-    updated = pattern.sub(lambda _: text, current) if pattern.search(current) else current.rstrip() + "\n\n" + text
-    results.write_text(updated.rstrip() + "\n")
+    replace_section(ROOT / "benchmarks" / "RESULTS.md", START, END, text)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ Writes its section of benchmarks/RESULTS.md (between the int8-zoo markers). Need
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import tempfile
 from datetime import date
@@ -16,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.int8_planted import _row_cells  # noqa: E402
+from benchmarks.int8_planted import _row_cells, replace_section  # noqa: E402
 from benchmarks.zoo_fetch import cache_dir  # noqa: E402
 from benchmarks.zoo_models import MODELS  # noqa: E402
 from edgex import api  # noqa: E402
@@ -68,11 +67,7 @@ def main() -> None:
         table = measure(Path(folder), args.only or sorted(FAILING_INT8), args.runs)
     text = section(table, args.runs)
     print(text)
-    results = ROOT / "benchmarks" / "RESULTS.md"
-    current = results.read_text()
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.DOTALL)
-    updated = pattern.sub(lambda _: text, current) if pattern.search(current) else current.rstrip() + "\n\n" + text
-    results.write_text(updated.rstrip() + "\n")
+    replace_section(ROOT / "benchmarks" / "RESULTS.md", START, END, text)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from pathlib import Path
 # Run as a script (`python benchmarks/zoo.py`): the repository root must be importable for `benchmarks.*`.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.int8_planted import replace_section
 from benchmarks.zoo_fetch import cache_dir, restore
 from benchmarks.zoo_models import MODELS, ZooModel
 
@@ -173,13 +174,7 @@ def write_results_section(cells: list[Cell], path: Path = RESULTS) -> None:
             f" | {_figure(c.cosine, 5)} | {_figure(c.snr_db, 1)} | {_figure(c.top1, 1)} |"
         )
     lines.append(RESULTS_END)
-    text = path.read_text() if path.exists() else ""
-    if RESULTS_START in text and RESULTS_END in text:
-        before, _, rest = text.partition(RESULTS_START)
-        text = before + "\n".join(lines) + rest.partition(RESULTS_END)[2]
-    else:
-        text = text.rstrip() + "\n\n" + "\n".join(lines) + "\n"
-    path.write_text(text)
+    replace_section(path, RESULTS_START, RESULTS_END, "\n".join(lines))
 
 
 def _load_cells(path: Path) -> dict[tuple[str, str, str], Cell]:
