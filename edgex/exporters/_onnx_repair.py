@@ -33,6 +33,12 @@ class Repair:
         return f"{self.name}: {self.detail}"
 
 
+def graph_inputs(graph: Any) -> list[Any]:
+    """The graph's real inputs: older exporters also list every initializer (weight) among them."""
+    initializers = {i.name for i in graph.initializer}
+    return [value for value in graph.input if value.name not in initializers]
+
+
 def _drop_initializer_inputs(model: Any) -> Repair | None:
     """Older exporters list every weight as a graph input too; consumers then expect data for them."""
     initializers = {i.name for i in model.graph.initializer}
@@ -198,9 +204,7 @@ def graph_input_shapes(
     dynamic batch set to the run's static batch (other dynamic dimensions stay unknown)."""
     import onnx
 
-    model = onnx.load(str(path), load_external_data=False)
-    initializers = {i.name for i in model.graph.initializer}
-    inputs = [v for v in model.graph.input if v.name not in initializers]
+    inputs = graph_inputs(onnx.load(str(path), load_external_data=False).graph)
     shapes: dict[str, list[int]] = {}
     data = dict(data or {})
     by_position = list(data.values()) if len(data) == len(inputs) and not set(data) & {v.name for v in inputs} else []

@@ -223,11 +223,13 @@ def _lower(program: Any, backend: str) -> tuple[Any, list[str], str | None]:
     excluded: list[Any] = []
     for config in candidates:
         excluded.append(config)
-        if attempt(excluded) is not None:
-            for extra in list(excluded):  # shrink: drop exclusions that are not needed
-                if len(excluded) > 1 and attempt([c for c in excluded if c is not extra]) is not None:
-                    excluded.remove(extra)
-            edge = attempt(excluded)
+        edge = attempt(excluded)
+        if edge is not None:
+            for extra in list(excluded):  # shrink: drop exclusions that are not needed, keeping the last lowering
+                smaller = [c for c in excluded if c is not extra]
+                lowered = attempt(smaller) if smaller else None
+                if lowered is not None:
+                    excluded, edge = smaller, lowered
             return edge, [c.target_name for c in excluded], first_error
     raise ConversionError(
         f"XNNPACK lowering failed ({first_error}) and no subset of operators left on portable kernels fixes it",

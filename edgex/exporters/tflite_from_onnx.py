@@ -33,20 +33,19 @@ from edgex.exporters import (
     ExportOptions,
     align_calibration,
 )
-from edgex.exporters._onnx_repair import Repair, graph_input_shapes, keep_repaired, repair
+from edgex.exporters._onnx_repair import Repair, graph_input_shapes, graph_inputs, keep_repaired, repair
+from edgex.exporters.tflite_from_tf import io_dtype_for
 from edgex.parity.layout import NCHW_TO_NHWC
 from edgex.quantize.recipes import Recipe
 from edgex.registry import Registry
 from edgex.workers import short_message
 
 DOWNLOAD_STOPPER = "calibration_image_sample_data_20x128x128x3_float32.npy"
-IO_DTYPES = {"int8": ("int8", "uint8", "float32"), "int16x8": ("float32", "int16")}
 
 
 def _check_options(recipe: Recipe, options: ExportOptions) -> None:
-    allowed = IO_DTYPES.get(recipe.name, (None, "float32"))
-    if options.io_dtype not in (None, *allowed):
-        raise UsageError(f"--io-dtype {options.io_dtype} is not valid for {recipe.name}", hint=f"choose {allowed}")
+    """Integer recipes quantize onnx2tf's SavedModel with the Keras route's builders: the same I/O dtype rule."""
+    io_dtype_for(recipe, options.io_dtype)
 
 
 
@@ -82,9 +81,8 @@ def _variant(stem: str, recipe: Recipe) -> str:
 def _graph_inputs(path: Path) -> list[tuple[str, int]]:
     import onnx
 
-    model = onnx.load(str(path), load_external_data=False)
-    initializers = {i.name for i in model.graph.initializer}
-    return [(v.name, len(v.type.tensor_type.shape.dim)) for v in model.graph.input if v.name not in initializers]
+    graph = onnx.load(str(path), load_external_data=False).graph
+    return [(v.name, len(v.type.tensor_type.shape.dim)) for v in graph_inputs(graph)]
 
 
 @contextlib.contextmanager
@@ -138,7 +136,7 @@ def _quantize_saved_model(folder: Path, request: ConversionRequest, calibration:
     """An integer recipe applied to onnx2tf's SavedModel, calibrated in the layout of its inputs."""
     import tensorflow as tf
 
-    from edgex.exporters.tflite_from_tf import RECIPE_BUILDERS, Calibrated, io_dtype_for
+    from edgex.exporters.tflite_from_tf import RECIPE_BUILDERS, Calibrated
 
     loaded = tf.saved_model.load(str(folder))
     _, specs = loaded.signatures["serving_default"].structured_input_signature

@@ -25,7 +25,7 @@ from typing import Any
 from edgex.artifacts import temp_prefix
 from edgex.errors import ConversionError, UsageError
 from edgex.exporters import ConversionOutcome, ConversionRequest, Converter
-from edgex.exporters._onnx_repair import graph_input_shapes, keep_repaired, repair
+from edgex.exporters._onnx_repair import graph_input_shapes, graph_inputs, keep_repaired, repair
 from edgex.registry import Registry
 from edgex.workers import short_message
 
@@ -226,9 +226,8 @@ def _examples(graph: Any, options: Any) -> tuple[Any, ...]:
     import onnx
     import torch
 
-    initializers = {i.name for i in graph.initializer}
     examples = []
-    for value in (v for v in graph.input if v.name not in initializers):
+    for value in graph_inputs(graph):
         dims = [d.dim_value if d.dim_value > 0 else (options.batch_size or 1) for d in value.type.tensor_type.shape.dim]
         dtype = onnx.helper.tensor_dtype_to_np_dtype(value.type.tensor_type.elem_type)
         examples.append(torch.zeros(dims, dtype=getattr(torch, dtype.name)))
