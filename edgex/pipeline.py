@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -43,18 +45,34 @@ def with_data_shapes(options: SourceOptions, data: DataSpec | None) -> SourceOpt
     if not path.is_file():
         return options  # reported by the data loader, with its own message
     try:
-        loaded = np.load(path, mmap_mode="r", allow_pickle=False)
-        if isinstance(loaded, np.ndarray):
-            arrays = [loaded]
-        else:
-            with loaded:
-                arrays = [loaded[name] for name in loaded.files if name != "labels"]
-    except (OSError, ValueError):
+        headers = _array_headers(path)
+    except (OSError, ValueError, zipfile.BadZipFile):
         return options  # reported by the data loader, with its own message
-    if not arrays or any(array.ndim == 0 for array in arrays):
-        return options
-    shapes = tuple((1, *(int(d) for d in array.shape[1:])) for array in arrays)
-    return replace(options, data_shapes=shapes, data_dtypes=tuple(str(array.dtype) for array in arrays))
+    if not headers or any(not shape or dtype.kind not in "biuf" for shape, dtype in headers):
+        return options  # scalars and non-numeric arrays: the data checks say what is wrong with them
+    shapes = tuple((1, *(int(d) for d in shape[1:])) for shape, _ in headers)
+    return replace(options, data_shapes=shapes, data_dtypes=tuple(str(dtype) for _, dtype in headers))
+
+
+def _array_headers(path: Path) -> list[tuple[tuple[int, ...], np.dtype]]:
+    """(shape, dtype) of each input array in a .npy or .npz, from the headers alone (the data loader reads the
+    arrays later; reading them here too would double the I/O of every export)."""
+    def header(stream: Any) -> tuple[tuple[int, ...], np.dtype]:
+        version = np.lib.format.read_magic(stream)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read(stream)
+        return tuple(shape), dtype
+
+    if path.suffix.lower() == ".npy":
+        with path.open("rb") as stream:
+            return [header(stream)]
+    with zipfile.ZipFile(path) as archive:
+        members = [name for name in archive.namelist() if name.endswith(".npy") and name != "labels.npy"]
+        headers = []
+        for name in members:
+            with archive.open(name) as member:
+                headers.append(header(member))
+        return headers
 
 
 def demo_for(source: str) -> DemoModel | None:
