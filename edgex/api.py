@@ -278,6 +278,7 @@ def _source_options(chosen: dict[str, Any]) -> SourceOptions:
         input_dtypes=tuple(chosen["input_dtypes"] or ()),
         weights=Path(chosen["weights"]) if chosen["weights"] is not None else None,
         dynamic_dims=tuple(chosen.get("dynamic_dims") or ()),  # export only
+        const_inputs=tuple(chosen.get("const_inputs") or ()),
     )
 
 

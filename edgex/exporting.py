@@ -24,7 +24,7 @@ from edgex.artifacts import (
     staged_file,
     temp_prefix,
 )
-from edgex.data.inputs import InputSet
+from edgex.data.inputs import InputSet, fed_whole
 from edgex.data.providers import DataSpec, check_up_front, load_inputs
 from edgex.debugging import failure_summary
 from edgex.errors import ConversionError, EdgexError, UsageError
@@ -217,7 +217,7 @@ def run_export(config: ExportConfig, on_step: Callable[[str], None] = lambda _: 
         )
         if session is not None:
             session.reference_outputs()  # before converting: labels that do not fit the model fail the run
-        shapes = _data_shapes(calibration or validation, config.export_options.batch_size)
+        shapes = _data_shapes(calibration or validation, config.export_options.batch_size, info.signature)
         rows = [_export_one(pool, job, ref, calibration, shapes, config, session, on_step) for job in jobs]
         flag_slower_than_float(rows)
         versions = collect_versions(pool, converter_kinds)
@@ -564,12 +564,19 @@ def _finalize(job: ExportJob, ref: SourceRef, config: ExportConfig, on_step: Cal
     return finalize(request)
 
 
-def _data_shapes(data: InputSet | None, batch_size: int | None) -> dict[str, tuple[int, ...]]:
+def _data_shapes(
+    data: InputSet | None, batch_size: int | None, signature: ModelSignature
+) -> dict[str, tuple[int, ...]]:
     """Each input's shape as the data gives it, at the artifact's static batch: what converters use to make
-    dynamic dimensions (a detector's height and width, an audio model's length) static."""
+    dynamic dimensions (a detector's height and width, an audio model's length) static. Inputs stored per
+    sample in the model's full shape (a state batched on axis 1) keep that shape."""
     if data is None:
         return {}
-    return {name: (batch_size or 1, *array.shape[1:]) for name, array in data.arrays.items()}
+    return {
+        spec.name: tuple(array.shape[1:]) if fed_whole(spec, array) else (batch_size or 1, *array.shape[1:])
+        for spec in signature.inputs
+        for array in [data.arrays[spec.name]]
+    }
 
 
 def _all_routes_failed(attempts: list[dict[str, str]], first: EdgexError) -> EdgexError:

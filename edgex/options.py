@@ -220,6 +220,35 @@ class DynamicDimKind(Kind):
         return dim
 
 
+@dataclass(frozen=True)
+class ConstInputKind(Kind):
+    """NAME=VALUE: an input fed the same value on every call (a sample rate, a flag); VALUE is a number, true/false
+    or a JSON array. Kept as (name, JSON text): the model's input type decides how it is read (edgex/constants.py)."""
+
+    metavar = "NAME=VALUE"
+
+    def file(self, value: Any) -> tuple[str, str]:
+        import json
+
+        problem = f"{value!r} is not NAME=VALUE, e.g. sr=16000 (VALUE a number, true/false or a JSON array)"
+        if not isinstance(value, str):
+            raise ValueError(problem)
+        name, equals, text = (part.strip() for part in value.partition("="))
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = None
+        if not name or not equals or not _numeric(parsed):
+            raise ValueError(problem)
+        return name, json.dumps(parsed)
+
+
+def _numeric(value: Any) -> bool:
+    if isinstance(value, list):
+        return bool(value) and all(_numeric(item) for item in value)
+    return isinstance(value, int | float | bool)
+
+
 _UNSAFE_NAME = re.compile(r"[/\\:\x00-\x1f]")
 
 
@@ -362,6 +391,9 @@ OPTIONS: tuple[Option, ...] = (
            commands=_LOADING, multiple=True),
     Option("weights", PathKind(), "PyTorch: state_dict checkpoint, loaded with torch.load(weights_only=True).",
            ("--weights",), (MODEL,), commands=_LOADING),
+    Option("const_inputs", ConstInputKind(), "An input fed the same value on every call, e.g. sr=16000: the "
+           "artifact has it folded in (data files may hold it as a 0-d array instead).", ("--const-input",), (MODEL,),
+           commands=_LOADING, multiple=True),
     Option("dynamic_dims", DynamicDimKind(), "PyTorch export: a dimension that may vary, e.g. batch=1..16 or "
            "seq:1=1..128.", ("--dynamic-dim",), (MODEL,), multiple=True),
     # How the artifact is made.

@@ -38,25 +38,45 @@ class ParityConfig:
 
 def with_data_shapes(options: SourceOptions, data: DataSpec | None) -> SourceOptions:
     """Example shapes from a .npy/.npz data file (read without loading the arrays), for PyTorch factories that
-    give no example inputs: `validate factory.py:build art.pte --data val.npz` needs no --input-shape."""
-    if data is None or options.input_shapes or not data.spec.lower().endswith((".npy", ".npz")):
+    give no example inputs: `validate factory.py:build art.pte --data val.npz` needs no --input-shape.
+
+    A 0-d array in an .npz has no sample axis, so it can only be a constant input (a sample rate): it becomes a
+    --const-input unless one of that name was given."""
+    if data is None or not data.spec.lower().endswith((".npy", ".npz")):
         return options
     path = Path(data.spec).expanduser()
     if not path.is_file():
         return options  # reported by the data loader, with its own message
     try:
         headers = _array_headers(path)
+        options = _with_data_constants(options, path, [name for name, shape, _ in headers if name and not shape])
     except (OSError, ValueError, zipfile.BadZipFile):
         return options  # reported by the data loader, with its own message
-    if not headers or any(not shape or dtype.kind not in "biuf" for shape, dtype in headers):
-        return options  # scalars and non-numeric arrays: the data checks say what is wrong with them
-    shapes = tuple((1, *(int(d) for d in shape[1:])) for shape, _ in headers)
-    return replace(options, data_shapes=shapes, data_dtypes=tuple(str(dtype) for _, dtype in headers))
+    headers = [header for header in headers if header[1]]
+    if options.input_shapes or not headers or any(dtype.kind not in "biuf" for _, _, dtype in headers):
+        return options  # non-numeric arrays: the data checks say what is wrong with them
+    shapes = tuple((1, *(int(d) for d in shape[1:])) for _, shape, _ in headers)
+    return replace(options, data_shapes=shapes, data_dtypes=tuple(str(dtype) for _, _, dtype in headers))
 
 
-def _array_headers(path: Path) -> list[tuple[tuple[int, ...], np.dtype]]:
-    """(shape, dtype) of each input array in a .npy or .npz, from the headers alone (the data loader reads the
-    arrays later; reading them here too would double the I/O of every export)."""
+def _with_data_constants(options: SourceOptions, path: Path, names: list[str]) -> SourceOptions:
+    import json
+
+    given = {name for name, _ in options.const_inputs}
+    names = [name for name in names if name not in given]
+    if not names:
+        return options
+    with np.load(path, allow_pickle=False) as stored:
+        values = {name: stored[name] for name in names}
+    found = tuple(
+        (name, json.dumps(value.item())) for name, value in values.items() if value.dtype.kind in "biuf"
+    )
+    return replace(options, const_inputs=options.const_inputs + found)
+
+
+def _array_headers(path: Path) -> list[tuple[str, tuple[int, ...], np.dtype]]:
+    """(name, shape, dtype) of each input array in a .npy (name '') or .npz, from the headers alone (the data
+    loader reads the arrays later; reading them here too would double the I/O of every export)."""
     def header(stream: Any) -> tuple[tuple[int, ...], np.dtype]:
         version = np.lib.format.read_magic(stream)
         read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
@@ -65,13 +85,13 @@ def _array_headers(path: Path) -> list[tuple[tuple[int, ...], np.dtype]]:
 
     if path.suffix.lower() == ".npy":
         with path.open("rb") as stream:
-            return [header(stream)]
+            return [("", *header(stream))]
     with zipfile.ZipFile(path) as archive:
         members = [name for name in archive.namelist() if name.endswith(".npy") and name != "labels.npy"]
         headers = []
         for name in members:
             with archive.open(name) as member:
-                headers.append(header(member))
+                headers.append((name.removesuffix(".npy"), *header(member)))
         return headers
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from edgex.artifacts import sha256_tree, size_bytes
-from edgex.data.inputs import InputSet
+from edgex.data.inputs import InputSet, sample_shape
 from edgex.data.providers import check_label_range, check_up_front, load_inputs
 from edgex.debugging import failure_summary
 from edgex.errors import ConversionError, EdgexError, UsageError
@@ -90,11 +90,12 @@ class ParitySession:
             layouts: dict[str, str] = {}
             input_perms = {}
             for ref, exported in input_pairs:
-                perm = layout_permutation(self.data.arrays[ref].shape[1:], exported_specs[exported].sample_shape())
+                want = sample_shape(exported_specs[exported], self.data.arrays[ref])
+                perm = layout_permutation(self.data.arrays[ref].shape[1:], want)
                 if perm is not None:
                     input_perms[ref] = perm
                     layouts[ref] = describe_permutation(perm)
-                _check_input_shape(artifact, exported_specs[exported], self.data.arrays[ref].shape[1:], perm)
+                _check_input_shape(artifact, exported_specs[exported], want, self.data.arrays[ref].shape[1:], perm)
             feed = {exported: _permuted(self.data.arrays[ref], input_perms.get(ref)) for ref, exported in input_pairs}
             exported_outputs = runner.run(feed)
             output_pairs = pair_names(list(reference_outputs), [spec.name for spec in info.signature.outputs], "output")
@@ -140,11 +141,14 @@ class ParitySession:
 
 
 def _check_input_shape(
-    artifact: SourceRef, spec: TensorSpec, data_shape: tuple[int, ...], perm: tuple[int, ...] | None
+    artifact: SourceRef,
+    spec: TensorSpec,
+    want: tuple[int | None, ...],
+    data_shape: tuple[int, ...],
+    perm: tuple[int, ...] | None,
 ) -> None:
     """An artifact built for another input size is bad input, not a runtime crash (exit 3) deep in the runtime."""
     fed = data_shape if perm is None else tuple(data_shape[i - 1] for i in perm[1:])
-    want = spec.sample_shape()
     if len(fed) == len(want) and all(w is None or w == f for w, f in zip(want, fed, strict=True)):
         return
     shown = "x".join("?" if d is None else str(d) for d in want)

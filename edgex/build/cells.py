@@ -79,6 +79,7 @@ def export_config(job: CellJob) -> ExportConfig:
             input_dtypes=model.input_dtypes,
             weights=model.weights,
             dynamic_dims=model.dynamic_dims,
+            const_inputs=model.const_inputs,
         ),
         export_options=ExportOptions(
             io_dtype=target.io_dtype,

@@ -65,6 +65,7 @@ class ModelEntry:
     input_shapes: tuple[tuple[int, ...], ...] = ()
     input_dtypes: tuple[str, ...] = ()
     dynamic_dims: tuple[DynamicDim, ...] = ()  # PyTorch export: dimensions that may vary
+    const_inputs: tuple[tuple[str, str], ...] = ()  # inputs fed the same value on every call
     weights: Path | None = None
     depends: tuple[Path, ...] = ()  # files the factory reads that the build cannot see (hashed with the source)
     calibration: str | None = None
@@ -290,6 +291,7 @@ class _Reader:
             input_shapes=raw.get("input_shapes", ()),
             input_dtypes=raw.get("input_dtypes", ()),
             dynamic_dims=raw.get("dynamic_dims", ()),
+            const_inputs=raw.get("const_inputs", ()),
             weights=self.existing(raw["weights"], (*key, "weights")) if "weights" in raw else None,
             depends=tuple(self.existing(item, (*key, "depends")) for item in raw.get("depends", ())),
             calibration=self.data(raw, "calibration", key) or defaults.get("calibration"),

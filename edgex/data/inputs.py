@@ -68,7 +68,7 @@ def conform(arrays: dict[str, np.ndarray], signature: ModelSignature, origin: st
         if not spec.shape or np.ndim(arrays[spec.name]) == 0:
             raise UsageError(
                 f"{origin}: input '{spec.name}' is a scalar: edgex feeds every input with a leading sample axis",
-                hint="wrap the model so the scalar is a constant inside it (e.g. a fixed sample rate)",
+                hint=f"give it as a constant: --const-input {spec.name}=VALUE (or a 0-d array in an .npz)",
             )
     counts = {len(a) for a in arrays.values()}
     if len(counts) != 1:
@@ -104,8 +104,19 @@ def _float_dtype(spec: TensorSpec) -> str:
     return spec.dtype if spec.dtype else "float32"
 
 
+def fed_whole(spec: TensorSpec, array: np.ndarray) -> bool:
+    """Data with one axis more than the model input holds each sample in the input's full shape (a recurrent
+    state batched on axis 1, say): such a sample is fed exactly as stored, one call per sample."""
+    return np.ndim(array) == len(spec.shape) + 1
+
+
+def sample_shape(spec: TensorSpec, array: np.ndarray) -> tuple[int | None, ...]:
+    """The shape one sample of `array` must have for this input."""
+    return spec.shape if fed_whole(spec, array) else spec.sample_shape()
+
+
 def _check_shape(array: np.ndarray, spec: TensorSpec, origin: str) -> None:
-    want = spec.sample_shape()
+    want = sample_shape(spec, array)
     got = array.shape[1:]
     dims_match = len(want) == len(got) and all(w is None or w == g for w, g in zip(want, got, strict=True))
     if not dims_match:
@@ -113,5 +124,6 @@ def _check_shape(array: np.ndarray, spec: TensorSpec, origin: str) -> None:
         raise UsageError(
             f"{origin}: input '{spec.name}' has samples of shape {'x'.join(map(str, got)) or 'scalar'} "
             f"(array {tuple(array.shape)}), the model expects N x {shown}",
-            hint="the first axis is the sample axis; check layout (NHWC vs NCHW) and image size",
+            hint="the first axis is the sample axis (an input batched on another axis: store each sample with the "
+            "model's full shape); check layout (NHWC vs NCHW) and image size",
         )

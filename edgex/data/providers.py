@@ -130,6 +130,8 @@ def _array_file_inputs(path: Path, signature: ModelSignature, purpose: str) -> I
         with loaded:
             stored = {key: loaded[key] for key in loaded.files}
         labels = stored.pop(LABELS_KEY, None)
+        # 0-d arrays are constant inputs, bound when the model loaded (pipeline.with_data_shapes)
+        stored = {key: value for key, value in stored.items() if value.ndim or key in names}
         single = len(names) == 1 and len(stored) == 1
         arrays = {names[0]: next(iter(stored.values()))} if single else stored
     inputs = InputSet(conform(arrays, signature, f"{purpose} data {path}"), origin=str(path))

@@ -51,6 +51,101 @@ def _drop_initializer_inputs(model: Any) -> Repair | None:
     return Repair("drop-initializer-inputs", f"{len(listed)} initializers removed from the graph inputs")
 
 
+def _fold_constant_inputs(model: Any, const_inputs: Sequence[tuple[str, str]]) -> Repair | None:
+    """--const-input: each such input becomes an initializer holding its value, so simplification folds what
+    depends on it (an If on a sample rate) and the artifact lacks the input."""
+    from onnx import helper, numpy_helper
+
+    from edgex.constants import check_names, constant_array
+
+    if not const_inputs:
+        return None
+    inputs = {value.name: value for value in graph_inputs(model.graph)}
+    check_names(const_inputs, list(inputs), "(ONNX)")
+    for name, text in const_inputs:
+        tensor_type = inputs[name].type.tensor_type
+        dtype = helper.tensor_dtype_to_np_dtype(tensor_type.elem_type)
+        value = constant_array(name, text, dtype.name, len(tensor_type.shape.dim), "(ONNX)")
+        model.graph.initializer.append(numpy_helper.from_array(value, name))
+        model.graph.input.remove(inputs[name])
+    return Repair("fold-constant-inputs", ", ".join(f"{name}={text}" for name, text in const_inputs))
+
+
+# Operators evaluated on constant operands to decide an If's condition (small tensors only: shapes, flags).
+_CONDITION_OPS = frozenset(
+    ("Add", "And", "Cast", "Concat", "Equal", "Gather", "Greater", "Identity", "Less", "Mul", "Not", "Or", "Reshape",
+     "Size", "Slice", "Squeeze", "Sub", "Unsqueeze")
+)
+_CONDITION_MAX_ELEMENTS = 1024
+
+
+def _known_values(model: Any) -> tuple[dict[str, Any], Any]:
+    """Values computable before run time in the main graph: initializers, Constants, Shapes of static tensors, and
+    small arithmetic on those. Returns them and the first If node whose condition is among them (or None)."""
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+    from onnx.reference import ReferenceEvaluator
+
+    inferred = onnx.shape_inference.infer_shapes(model, data_prop=True)
+    graph = inferred.graph
+    shapes = {}
+    for value in (*graph.input, *graph.value_info, *graph.output):
+        dims = value.type.tensor_type.shape.dim
+        if value.type.tensor_type.HasField("shape") and all(d.HasField("dim_value") for d in dims):
+            shapes[value.name] = [d.dim_value for d in dims]
+    known: dict[str, Any] = {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
+    for node in model.graph.node:
+        operands = [name for name in node.input if name]
+        if node.op_type == "If" and node.input[0] in known:
+            return known, node
+        if node.op_type == "Constant":
+            known.update(zip(node.output, list(ReferenceEvaluator(node).run(None, {})), strict=True))
+        elif node.op_type == "Shape" and node.input[0] in shapes:
+            attributes = {a.name: a.i for a in node.attribute}
+            dims = shapes[node.input[0]][attributes.get("start", 0) : attributes.get("end")]
+            known[node.output[0]] = np.array(dims, dtype=np.int64)
+        elif (
+            node.op_type in _CONDITION_OPS
+            and all(name in known for name in operands)
+            and sum(np.size(known[name]) for name in operands) <= _CONDITION_MAX_ELEMENTS
+        ):
+            values = list(ReferenceEvaluator(node).run(None, {name: known[name] for name in operands}))
+            known.update(zip(node.output, values, strict=True))
+    return known, None
+
+
+def _inline_constant_ifs(model: Any) -> Repair | None:
+    """If nodes whose condition is known before run time (a folded constant input, a static shape) are replaced by
+    the branch they take: converters then see plain operators (onnx2tf and onnx2torch handle If poorly or not at
+    all, and onnxsim cannot check graphs whose branches read outer values)."""
+    import numpy as np
+    from onnx import helper
+
+    inlined = 0
+    while True:
+        try:
+            known, chosen = _known_values(model)
+        except Exception as exc:  # noqa: BLE001 - shape inference fails on some graphs; the converters may still cope
+            return Repair("inline-constant-if", f"skipped: {short_message(exc)}") if inlined == 0 else None
+        if chosen is None:
+            break
+        taken = bool(np.asarray(known[chosen.input[0]]).reshape(-1)[0])
+        branch = next(a.g for a in chosen.attribute if a.name == ("then_branch" if taken else "else_branch"))
+        nodes = list(branch.node) + [
+            helper.make_node("Identity", [inner.name], [outer], name=f"{chosen.name}/{'then' if taken else 'else'}_{i}")
+            for i, (inner, outer) in enumerate(zip(branch.output, chosen.output, strict=True))
+        ]
+        graph = model.graph
+        position = list(graph.node).index(chosen)
+        graph.node.remove(chosen)
+        for offset, node in enumerate(nodes):
+            graph.node.insert(position + offset, node)
+        graph.initializer.extend(branch.initializer)
+        inlined += 1
+    return Repair("inline-constant-if", f"{inlined} If nodes replaced by the branch they take") if inlined else None
+
+
 def _static_input_shapes(model: Any, shapes: Mapping[str, Sequence[int]]) -> Repair | None:
     """Symbolic / -1 / 0 input dimensions set from --input-shape, the data, or the static batch."""
     fixed = []
@@ -171,12 +266,18 @@ def repair(
     input_shapes: Mapping[str, Sequence[int]],
     max_opset: int | None = None,
     sanitize_names: bool = False,
+    const_inputs: Sequence[tuple[str, str]] = (),
 ) -> list[Repair]:
     """Write the repaired model to `output`; returns the passes that changed something (none: a plain copy)."""
     import onnx
 
     model = onnx.load(str(source))
-    repairs: list[Repair | None] = [_drop_initializer_inputs(model), _static_input_shapes(model, input_shapes)]
+    repairs: list[Repair | None] = [
+        _drop_initializer_inputs(model),
+        _fold_constant_inputs(model, const_inputs),
+        _static_input_shapes(model, input_shapes),
+    ]
+    repairs.append(_inline_constant_ifs(model))
     model, downgraded = _downgrade_opset(model, max_opset)
     repairs.append(downgraded)
     model, simplified = _simplify(model)

@@ -101,7 +101,7 @@ def _run(request: ConversionRequest) -> tuple[Path, list[Repair]]:
 
     options = request.options
     source = request.source.file
-    settings = (options.batch_size, options.channels_last_io, request.data_shapes)
+    settings = (options.batch_size, options.channels_last_io, request.data_shapes, request.source.options.const_inputs)
     key = repr((str(source), source.stat().st_mtime_ns, settings))
     digest = hashlib.sha256(key.encode()).hexdigest()
     if digest in _RUNS and _RUNS[digest][0].exists():
@@ -114,7 +114,9 @@ def _run(request: ConversionRequest) -> tuple[Path, list[Repair]]:
         source, options.batch_size, request.source.options.input_shapes, request.data_shapes
     )
     repaired = work / source.name  # onnx2tf names its files after the model's stem
-    repairs = repair(source, repaired, input_shapes=shapes, sanitize_names=True)
+    repairs = repair(
+        source, repaired, input_shapes=shapes, sanitize_names=True, const_inputs=request.source.options.const_inputs
+    )
     keep_repaired(request, repaired, repairs)
     inputs = _graph_inputs(repaired)
     keep_nchw = [name for name, rank in inputs if rank == 4] if not options.channels_last_io else []

@@ -70,16 +70,37 @@ def _import_onnx2torch() -> Any:
         sys.modules["torchvision.ops"] = ops
     import onnx2torch
 
+    from edgex.exporters.onnx2torch_lstm import register_lstm
+
+    register_lstm()
     return onnx2torch
 
 
 MAX_OPSET = 17
 
 
+def _single_output_producers(model: Any) -> None:
+    """A graph output made directly by a multi-output node (an LSTM's Y_h) gets an Identity in between: onnx2torch
+    would otherwise return that node's whole output tuple as the graph output."""
+    from onnx import helper
+
+    outputs = {value.name for value in model.graph.output}
+    for node in list(model.graph.node):
+        if len(node.output) < 2:
+            continue
+        for index, name in enumerate(node.output):
+            if name in outputs:
+                node.output[index] = f"{name}__multi"
+                model.graph.node.append(helper.make_node("Identity", [node.output[index]], [name]))
+
+
 def _normalised(model: Any) -> Any:
-    """The (repaired) ONNX model with redundant Reshape `allowzero` attributes removed."""
+    """The (repaired) ONNX model with redundant Reshape `allowzero` attributes removed, and graph outputs of
+    multi-output nodes passed through an Identity."""
     import onnx
     from onnx import numpy_helper
+
+    _single_output_producers(model)
 
     constants = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
     constants.update(
@@ -250,7 +271,10 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
             onnx.load(str(source), load_external_data=False)
         except Exception as exc:  # noqa: BLE001
             raise UsageError(f"model {source}: not a readable ONNX file ({short_message(exc)})") from None
-        repairs = repair(source, repaired, input_shapes=shapes, max_opset=MAX_OPSET, sanitize_names=True)
+        repairs = repair(
+            source, repaired, input_shapes=shapes, max_opset=MAX_OPSET, sanitize_names=True,
+            const_inputs=request.source.options.const_inputs,
+        )
         graph = onnx.load(str(repaired))
         keep_repaired(request, repaired, repairs)
         examples = _examples(graph.graph, request.options)

@@ -69,8 +69,10 @@ def _spec(node: Any) -> TensorSpec:
 class OnnxRunner:
     chunk_size = 64  # samples per call when running a whole data set
 
-    def __init__(self, path: Path, threads: int) -> None:
+    def __init__(self, path: Path, threads: int, const_inputs: tuple[tuple[str, str], ...] = ()) -> None:
         import onnxruntime as ort
+
+        from edgex.constants import check_names, constant_array
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
@@ -79,17 +81,29 @@ class OnnxRunner:
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # noqa: BLE001
             raise UsageError(f"model {path}: not a loadable ONNX model ({short_message(exc)})") from None
-        inputs = tuple(_spec(node) for node in self.session.get_inputs())
+        declared = tuple(_spec(node) for node in self.session.get_inputs())
+        check_names(const_inputs, [s.name for s in declared], str(path))
+        given = dict(const_inputs)
+        self.constants = {
+            s.name: constant_array(s.name, given[s.name], s.dtype, len(s.shape), str(path))
+            for s in declared
+            if s.name in given
+        }
+        inputs = tuple(s for s in declared if s.name not in given)
         outputs = tuple(_spec(node) for node in self.session.get_outputs())
         self.static_batch = {s.shape[0] for s in inputs if s.shape and s.shape[0] is not None}
         self.info = RunnerInfo(ModelSignature(inputs, outputs), runtime=f"onnxruntime {ort.__version__} (CPU)")
 
     def prepare(self, sample: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return {s.name: np.ascontiguousarray(sample[s.name]).astype(s.dtype) for s in self.info.signature.inputs}
+        fed = {s.name: np.ascontiguousarray(sample[s.name]).astype(s.dtype) for s in self.info.signature.inputs}
+        return {**fed, **self.constants}
 
     def invoke(self, prepared: dict[str, np.ndarray]) -> list[np.ndarray]:
         outputs: list[np.ndarray] = self.session.run(None, prepared)
         return outputs
+
+    def named_outputs(self, values: list[np.ndarray]) -> dict[str, np.ndarray]:
+        return {s.name: value for s, value in zip(self.info.signature.outputs, values, strict=True)}
 
     def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         chunk = next(iter(self.static_batch)) if len(self.static_batch) == 1 else self.chunk_size
@@ -109,4 +123,4 @@ class OnnxRunner:
 
 
 def load(ref: SourceRef, threads: int) -> OnnxRunner:
-    return OnnxRunner(ref.file, threads)
+    return OnnxRunner(ref.file, threads, ref.options.const_inputs)

@@ -114,6 +114,9 @@ class PteRunner:
     def invoke(self, prepared: list[Any]) -> Any:
         return self.method.execute(prepared)
 
+    def named_outputs(self, outputs: Any) -> dict[str, np.ndarray]:
+        return {f"output_{i}": _as_array(value) for i, value in enumerate(outputs)}
+
     def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         parts = []
         for start, stop, chunk in batched(inputs, self.batch_size):

@@ -171,6 +171,9 @@ class TFLiteRunner:
             result[port.spec.name] = dequantize(value, port.spec.quant) if port.spec.quant else value.copy()
         return result
 
+    def named_outputs(self, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return self._dequantized(raw)
+
     def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         parts = []
         for start, stop, chunk in batched(inputs, self.batch_size):

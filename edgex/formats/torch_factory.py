@@ -69,6 +69,11 @@ class TorchRunner:
         with torch.no_grad():
             return self.module(*prepared)
 
+    def named_outputs(self, result: Any) -> dict[str, np.ndarray]:
+        from edgex.sources.torch_common import outputs_dict
+
+        return outputs_dict(result)
+
     def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         from edgex.sources.torch_common import outputs_dict
 

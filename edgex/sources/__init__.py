@@ -40,6 +40,8 @@ class SourceOptions:
     # --input-shape gives examples.
     data_shapes: tuple[tuple[int, ...], ...] = ()
     data_dtypes: tuple[str, ...] = ()
+    # Inputs fed the same value on every call, (name, JSON text): --const-input, or 0-d arrays in the data file.
+    const_inputs: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,39 @@ def open_runner(ref: SourceRef, threads: int) -> Kept:
 
 
 def run(runner: Runner, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    return runner.run(inputs)
+    whole = _fed_whole(runner, inputs)
+    return _run_per_sample(runner, inputs, whole) if whole else runner.run(inputs)
+
+
+def _fed_whole(runner: Runner, inputs: dict[str, np.ndarray]) -> set[str]:
+    """Inputs whose data hold each sample in the model's full shape (see edgex.data.inputs.fed_whole)."""
+    from edgex.data.inputs import fed_whole
+
+    return {spec.name for spec in runner.info.signature.inputs if fed_whole(spec, inputs[spec.name])}
+
+
+def _run_per_sample(runner: Runner, inputs: dict[str, np.ndarray], whole: set[str]) -> dict[str, np.ndarray]:
+    """One call per sample with each input in the model's exact shape; outputs with a leading batch of 1 are
+    joined on it, the others (a state batched on another axis) stacked on a new sample axis."""
+    from edgex.errors import UsageError
+
+    if not hasattr(runner, "named_outputs"):
+        raise UsageError(
+            f"inputs {sorted(whole)} are given per sample in the model's full shape, which this model format's "
+            "runner cannot feed",
+            hint="give those inputs with the sample axis first, as the model's batch axis",
+        )
+    count = len(next(iter(inputs.values())))
+    parts = [runner.named_outputs(runner.invoke(runner.prepare(_sample(inputs, whole, i)))) for i in range(count)]
+    return {
+        name: np.concatenate(values) if values[0].ndim and values[0].shape[0] == 1 else np.stack(values)
+        for name in parts[0]
+        for values in [[np.asarray(part[name]) for part in parts]]
+    }
+
+
+def _sample(inputs: dict[str, np.ndarray], whole: set[str], index: int) -> dict[str, np.ndarray]:
+    return {name: array[index] if name in whole else array[index : index + 1] for name, array in inputs.items()}
 
 
 def benchmark(runner: Runner, sample: dict[str, np.ndarray], warmup: int, runs: int) -> list[float]:
@@ -59,8 +91,11 @@ def benchmark(runner: Runner, sample: dict[str, np.ndarray], warmup: int, runs: 
 
     A model with a static batch larger than 1 gets the sample repeated to fill it (the time is per call).
     """
+    whole = _fed_whole(runner, sample)
     batch = getattr(runner, "batch_size", 1) or 1
-    if batch > 1:
+    if whole:
+        sample = _sample(sample, whole, 0)
+    elif batch > 1:
         sample = {name: np.repeat(value[:1], batch, axis=0) for name, value in sample.items()}
     prepared = runner.prepare(sample)
     for _ in range(warmup):
