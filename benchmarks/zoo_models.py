@@ -196,14 +196,22 @@ def resemblyzer_inputs(count: int, seed: int) -> dict[str, np.ndarray]:
 
 
 def silero_inputs(count: int, seed: int) -> dict[str, np.ndarray]:
-    """silero-vad ONNX: a 512-sample chunk at 16 kHz, its recurrent state (2, batch, 128) and the rate."""
+    """silero-vad ONNX: a 512-sample chunk at 16 kHz, its recurrent state and the rate. The model batches the
+    state on axis 1 (2, batch, 128), so each sample holds it in that full shape (2, 1, 128): half start a stream
+    (zeros), half carry a state. The rate is a 0-d array: edgex takes it as a constant input and folds it in."""
     rng = np.random.default_rng(seed + 100)
-    state = rng.normal(0, 0.3, (2, count, 128)).astype(np.float32)
+    state = np.tanh(rng.normal(0, 0.5, (count, 2, 1, 128))).astype(np.float32)
+    state[: count // 2] = 0.0
     return {"input": _clips(count, seed, 512, 16000), "state": state, "sr": np.array(16000, dtype=np.int64)}
 
 
 def silero_ts_inputs(count: int, seed: int) -> dict[str, np.ndarray]:
-    """silero-vad TorchScript: forward(x, sr) with x a 512-sample chunk; sr is a Python int the archive needs."""
+    """silero-vad TorchScript: forward(x, sr) with x a 512-sample chunk; sr, a Python int, as a 0-d constant."""
+    return {"x": _clips(count, seed, 512, 16000), "sr": np.array(16000, dtype=np.int64)}
+
+
+def silero_wrapped_inputs(count: int, seed: int) -> dict[str, np.ndarray]:
+    """silero-vad wrapped as an nn.Module taking only the chunk (the rate fixed inside the wrapper)."""
     return {"x": _clips(count, seed, 512, 16000)}
 
 
@@ -246,14 +254,13 @@ MODELS: tuple[ZooModel, ...] = (
         "silero-vad",
         silero_ts_inputs,
         ("pytorch-lite",),
-        extra_args=("--input-shape", "1x512"),
     ),
     ZooModel(
         "silero-vad-wrapped",
         "torch",
         f"{ZOO_FACTORIES}.silero_vad_wrapped:build",
         "silero-vad",
-        silero_ts_inputs,
+        silero_wrapped_inputs,
         FP32_ROUTES,
     ),
     ZooModel(

@@ -230,6 +230,8 @@ class ConstInputKind(Kind):
     def file(self, value: Any) -> tuple[str, str]:
         import json
 
+        if isinstance(value, list | tuple) and len(value) == 2:  # read from a flag already: the API checks it again
+            value = "=".join(map(str, value))
         problem = f"{value!r} is not NAME=VALUE, e.g. sr=16000 (VALUE a number, true/false or a JSON array)"
         if not isinstance(value, str):
             raise ValueError(problem)

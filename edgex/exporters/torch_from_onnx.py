@@ -150,6 +150,16 @@ def _slice(tensor: Any, cuts: tuple[tuple[int, int, int, int], ...]) -> Any:
     return tensor[tuple(index)]
 
 
+def _take(tensor: Any, axis: int, indices: tuple[int, ...], scalar: bool) -> Any:
+    """ONNX Gather with constant indices as static narrowing (a 0-d index drops the axis, as numpy.take does)."""
+    import torch
+
+    size = tensor.shape[axis]
+    if scalar:
+        return torch.select(tensor, axis, indices[0] % size)
+    return torch.cat([tensor.narrow(axis, index % size, 1) for index in indices], dim=axis)
+
+
 def _constant_operands(args: tuple[Any, ...]) -> bool:
     return all(arg is None or getattr(arg, "op", None) == "get_attr" for arg in args)
 
@@ -176,6 +186,7 @@ def _resize(tensor: Any, scales: list[float] | None, sizes: list[float] | None, 
 def _static_call(module: Any, node: Any, shapes_known: bool) -> tuple[Any, tuple[Any, ...]] | None:
     """The plain torch call that does what an onnx2torch module does with constant operands, if it is one."""
     import torch
+    from onnx2torch.node_converters.gather import OnnxGather
     from onnx2torch.node_converters.pad import OnnxPadDynamic
     from onnx2torch.node_converters.reshape import OnnxReshape
     from onnx2torch.node_converters.resize import OnnxResize
@@ -202,6 +213,9 @@ def _static_call(module: Any, node: Any, shapes_known: bool) -> tuple[Any, tuple
             return None  # negative steps need a flip: leave those to onnx2torch
         cuts = zip(map(int, axes), map(int, starts), map(int, ends), map(int, steps), strict=True)
         return _slice, (source, tuple(cuts))
+    if isinstance(kind, OnnxGather) and values:
+        scalar = module.get_buffer(operands[0].target).dim() == 0
+        return _take, (source, kind._axis, tuple(values), scalar)
     if isinstance(kind, OnnxPadDynamic):
         return _pad, (source, tuple(int(v) for v in _buffer(module, operands[0]) or []), kind.mode,
                       (_buffer(module, operands[1]) or [0.0])[0] if len(operands) > 1 else 0.0)
@@ -216,7 +230,7 @@ def _static_call(module: Any, node: Any, shapes_known: bool) -> tuple[Any, tuple
 
 
 def _freeze_constant_operands(module: Any, examples: tuple[Any, ...]) -> list[str]:
-    """Reshape, Squeeze, Unsqueeze, Resize, Slice and Pad whose operands are constants become plain torch
+    """Reshape, Squeeze, Unsqueeze, Resize, Slice, Pad and Gather whose operands are constants become plain torch
     calls with static arguments: onnx2torch reads those operands at run time (`.item()`, `sort`, `tolist`), which
     torch.export refuses as data-dependent. Returns the onnx2torch module kinds it replaced."""
     from torch.fx.passes.shape_prop import ShapeProp
