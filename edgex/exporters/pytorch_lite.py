@@ -56,22 +56,43 @@ def _trace_or_script(module: Any, examples: tuple[Any, ...]) -> tuple[Any, list[
 def convert(request: ConversionRequest) -> ConversionOutcome:
     import torch
 
-    from edgex.sources.torch_common import METADATA_FILE, dtype_name, load_torch_model
+    from edgex.sources.torch_common import load_torch_model
 
     model = load_torch_model(request.source)
     notes: list[str] = []
     try:
-        if isinstance(model.module, torch.jit.ScriptModule):
+        if model.program is not None:  # TorchScript: kept as it is, constant arguments recorded for the runner
+            try:
+                _save(model.program, request.output, model, model.constants)
+                return ConversionOutcome(notes=[LEGACY_NOTE])
+            except Exception as exc:  # noqa: BLE001 - e.g. `with` blocks, which the lite interpreter cannot run
+                notes = [f"the TorchScript program cannot be saved for the lite interpreter as it is "
+                         f"({short_message(exc)}): traced" + (" with its constant inputs folded" if model.constants
+                                                             else "")]
+            program, more = _trace_or_script(model.module, model.examples)
+            notes += more
+        elif isinstance(model.module, torch.jit.ScriptModule):
             program = model.module
         else:
             program, notes = _trace_or_script(model.module, model.examples)
-        metadata = {
-            "inputs": [
-                {"name": n, "shape": list(e.shape), "dtype": dtype_name(e.dtype)}
-                for n, e in zip(model.input_names, model.examples, strict=True)
-            ]
-        }
-        program._save_for_lite_interpreter(str(request.output), _extra_files={METADATA_FILE: json.dumps(metadata)})
+        _save(program, request.output, model, [])
     except Exception as exc:  # noqa: BLE001
         raise ConversionError(f"saving for the lite interpreter failed: {short_message(exc)}") from None
-    return ConversionOutcome(notes=["legacy PyTorch Mobile; ExecuTorch .pte is its successor", *notes])
+    return ConversionOutcome(notes=[LEGACY_NOTE, *notes])
+
+
+LEGACY_NOTE = "legacy PyTorch Mobile; ExecuTorch .pte is its successor"
+
+
+def _save(program: Any, output: Any, model: Any, constants: list[dict[str, Any]]) -> None:
+    """The program with edgex's input metadata (and constant arguments it still takes) inside."""
+    from edgex.sources.torch_common import METADATA_FILE, dtype_name
+
+    metadata = {
+        "inputs": [
+            {"name": n, "shape": list(e.shape), "dtype": dtype_name(e.dtype)}
+            for n, e in zip(model.input_names, model.examples, strict=True)
+        ],
+        "constants": constants,
+    }
+    program._save_for_lite_interpreter(str(output), _extra_files={METADATA_FILE: json.dumps(metadata)})

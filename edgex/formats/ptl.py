@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from edgex.errors import UsageError
 from edgex.formats import Format
@@ -47,17 +48,35 @@ def register(registry: Registry) -> None:
     )
 
 
+def _constant(value: Any, type_name: str) -> Any:
+    import torch
+
+    return value if type_name in ("int", "float", "bool") else torch.tensor(value, dtype=torch.float32)
+
+
 def load(ref: SourceRef, threads: int) -> TorchRunner:
     import torch.jit.mobile
 
-    from edgex.sources.torch_common import _examples_from_options, archive_metadata, metadata_examples, set_threads
+    from edgex.sources.torch_common import (
+        _examples_from_options,
+        _make_bound_module,
+        archive_metadata,
+        metadata_examples,
+        set_threads,
+    )
 
     set_threads(threads)
     try:
         module = torch.jit.mobile._load_for_lite_interpreter(str(ref.file))
     except Exception as exc:  # noqa: BLE001
         raise UsageError(f"model {ref.path}: not a loadable .ptl file ({short_message(exc)})") from None
-    stored = metadata_examples(archive_metadata(ref.file))
+    meta = archive_metadata(ref.file)
+    stored = metadata_examples(meta)
+    constants = meta.get("constants") or []
+    if constants:  # a TorchScript program kept with its signature: feed its constant arguments as the source was
+        count = len(constants) + len(meta["inputs"])
+        values = {c["position"]: _constant(c["value"], c["type"]) for c in constants}
+        module = _make_bound_module()(module, count, values)
     examples = _examples_from_options(ref.options, f"model {ref.path}")
     if examples is None:
         if stored is None:

@@ -10,7 +10,7 @@ import inspect
 import json
 import pickle
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,73 @@ class LoadedTorchModel:
     examples: tuple[Any, ...]  # example input tensors, batch included
     input_names: list[str]
     exported: Any = None  # the ExportedProgram, for .pt2 sources
+    # --const-input values bound into `module` (a wrapper); `program` is the unwrapped TorchScript, which a .ptl
+    # keeps with its own signature, recording the constants for the runner.
+    constants: list[dict[str, Any]] = field(default_factory=list)
+    program: Any = None
+
+
+def _argument_types(module: Any) -> list[tuple[str, str]]:
+    """(name, type) of forward's arguments: TorchScript's schema, else the Python signature's annotations."""
+    schema = getattr(getattr(module, "forward", None), "schema", None)
+    if schema is not None:
+        return [(a.name, str(a.type)) for a in schema.arguments if a.name != "self"]
+    try:
+        parameters = inspect.signature(module.forward).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    kinds = {int: "int", float: "float", bool: "bool", "int": "int", "float": "float", "bool": "bool"}
+    return [
+        (p.name, kinds.get(p.annotation, "Tensor"))
+        for p in parameters
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+
+
+def _make_bound_module() -> type:
+    import torch
+
+    class WithConstants(torch.nn.Module):
+        """forward(*inputs) calls the model with the constant arguments in their places."""
+
+        def __init__(self, inner: Any, count: int, constants: dict[int, Any]) -> None:
+            super().__init__()
+            self.inner = inner
+            self.count = count
+            self.constants = constants
+
+        def forward(self, *inputs: Any) -> Any:
+            given = iter(inputs)
+            return self.inner(*(self.constants[i] if i in self.constants else next(given) for i in range(self.count)))
+
+    return WithConstants
+
+
+def bind_constants(module: Any, const_inputs: Any, where: str) -> tuple[Any, list[dict[str, Any]], list[str]]:
+    """The module with --const-input values fed on every call, what a .ptl records of them, and the names of the
+    remaining arguments; arguments declared int/float/bool get that Python type."""
+    import torch
+
+    from edgex.constants import check_names, constant_array, python_value
+
+    arguments = _argument_types(module)
+    names = [name for name, _ in arguments]
+    if not const_inputs:
+        return module, [], names
+    check_names(const_inputs, names, where)
+    given = dict(const_inputs)
+    values: dict[int, Any] = {}
+    recorded = []
+    for position, (name, type_name) in enumerate(arguments):
+        if name not in given:
+            continue
+        if type_name in ("int", "float", "bool"):
+            values[position] = python_value(name, given[name], type_name)
+        else:
+            values[position] = torch.from_numpy(constant_array(name, given[name], "float32", None, where))
+        recorded.append({"name": name, "position": position, "value": json.loads(given[name]), "type": type_name})
+    bound = _make_bound_module()(module, len(arguments), values)
+    return bound, recorded, [name for name in names if name not in given]
 
 
 def torch_dtype(name: str) -> Any:
@@ -143,6 +210,9 @@ def _from_factory(spec: str, options: Any) -> LoadedTorchModel:
     examples = _examples_from_options(options, f"model factory '{spec}'") or examples or _examples_from_data(options)
     if examples is None:
         raise UsageError(f"model factory '{spec}' gives no example inputs", hint="pass --input-shape, e.g. 1x3x224x224")
+    if options.const_inputs:
+        module, constants, names = bind_constants(built.eval(), options.const_inputs, f"factory '{spec}'")
+        return LoadedTorchModel(module.eval(), examples, names[: len(examples)], constants=constants)
     return LoadedTorchModel(built.eval(), examples, _forward_names(built, len(examples)))
 
 
@@ -198,15 +268,21 @@ def _from_torchscript(path: Path, options: Any) -> LoadedTorchModel:
         raise UsageError(f"model {path}: not a loadable TorchScript file ({short_message(exc)})") from None
     examples = _examples_from_options(options, f"model {path}")
     stored = metadata_examples(archive_metadata(path))
+    bound, constants, arguments = bind_constants(module.eval(), options.const_inputs, str(path))
+    if examples is None and stored is None:
+        examples = _examples_from_data(options)
+        stored = (arguments, examples) if examples is not None else None
     if examples is None:
         if stored is None:
             raise UsageError(f"TorchScript model {path} records no input shapes", hint="pass --input-shape")
         names, examples = stored
+    elif stored and len(stored[0]) == len(examples):
+        names = stored[0]
+    elif constants and len(arguments) == len(examples):  # the data names the other arguments too
+        names = arguments
     else:
-        names = (
-            stored[0] if stored and len(stored[0]) == len(examples) else [f"input_{i}" for i in range(len(examples))]
-        )
-    return LoadedTorchModel(module.eval(), examples, names)
+        names = [f"input_{i}" for i in range(len(examples))]
+    return LoadedTorchModel(bound.eval(), examples, names, constants=constants, program=module)
 
 
 def is_torchscript_archive(path: Path) -> bool:
