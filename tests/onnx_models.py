@@ -165,3 +165,88 @@ def chirps(count: int, length: int, seed: int) -> np.ndarray:
     phase = 2 * np.pi * (start * t + 0.5 * sweep * t**2 / t[-1])
     envelope = 0.5 + 0.5 * np.sin(2 * np.pi * rng.uniform(2, 6, (count, 1)) * t)
     return (envelope * np.sin(phase)).astype(np.float32)[:, None, :]
+
+
+def rate_switch(path: Path) -> Path:
+    """A streaming model's shape: y = (x * 2 if rate == 16000 else x + 1) + sum(state over its 2 layers), and the
+    state decayed; `rate` is a 0-d int64 input branched on by an If (as silero-vad's sr), `state` is batched on
+    axis 1, (2, batch, 4)."""
+    then_branch = helper.make_graph(
+        [helper.make_node("Mul", ["x", "two"], ["then_y"])], "then", [],
+        [helper.make_tensor_value_info("then_y", TensorProto.FLOAT, None)],
+    )
+    else_branch = helper.make_graph(
+        [helper.make_node("Add", ["x", "one"], ["else_y"])], "else", [],
+        [helper.make_tensor_value_info("else_y", TensorProto.FLOAT, None)],
+    )
+    nodes = [
+        helper.make_node("Equal", ["rate", "rate_16k"], ["is_16k"]),
+        helper.make_node("If", ["is_16k"], ["branch"], then_branch=then_branch, else_branch=else_branch),
+        helper.make_node("ReduceSum", ["state", "axis0"], ["state_sum"], keepdims=0),
+        helper.make_node("Add", ["branch", "state_sum"], ["y"]),
+        helper.make_node("Mul", ["state", "half"], ["state_out"]),
+    ]
+    initializers = [
+        numpy_helper.from_array(np.array(16000, dtype=np.int64), "rate_16k"),
+        numpy_helper.from_array(np.array(2.0, dtype=np.float32), "two"),
+        numpy_helper.from_array(np.array(1.0, dtype=np.float32), "one"),
+        numpy_helper.from_array(np.array(0.5, dtype=np.float32), "half"),
+        numpy_helper.from_array(np.array([0], dtype=np.int64), "axis0"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "rate_switch",
+        [
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4]),
+            helper.make_tensor_value_info("state", TensorProto.FLOAT, [2, "N", 4]),
+            helper.make_tensor_value_info("rate", TensorProto.INT64, []),
+        ],
+        [
+            helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4]),
+            helper.make_tensor_value_info("state_out", TensorProto.FLOAT, [2, "N", 4]),
+        ],
+        initializers,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
+def lstm_errors(folder: str) -> dict[str, float]:
+    """Max abs error of onnx2torch (with edgex's LSTM converter) against onnxruntime on small LSTMs exported with
+    torch.onnx: forward with initial states, bidirectional without. Runs in a torch worker."""
+    import onnxruntime as ort
+    import torch
+
+    from edgex.exporters.torch_from_onnx import _import_onnx2torch, _normalised
+
+    onnx2torch = _import_onnx2torch()
+    torch.manual_seed(0)
+    errors = {}
+    for name, bidirectional, with_state in (("forward", False, True), ("bidirectional", True, False)):
+        directions = 2 if bidirectional else 1
+        inputs = {"x": torch.randn(5, 3, 8)}
+        if with_state:
+            inputs |= {"h": torch.randn(directions, 3, 16), "c": torch.randn(directions, 3, 16)}
+
+        class Net(torch.nn.Module):
+            def __init__(self, bidirectional: bool) -> None:
+                super().__init__()
+                self.lstm = torch.nn.LSTM(8, 16, bidirectional=bidirectional)
+
+            def forward(self, x: torch.Tensor, *state: torch.Tensor) -> tuple[torch.Tensor, ...]:
+                y, (h, c) = self.lstm(x, tuple(state) or None)
+                return y, h, c
+
+        path = Path(folder) / f"{name}.onnx"
+        torch.onnx.export(Net(bidirectional).eval(), tuple(inputs.values()), str(path), input_names=list(inputs), dynamo=False,
+                          opset_version=17)
+        model = onnx.load(str(path))
+        assert "LSTM" in {node.op_type for node in model.graph.node}
+        expected = ort.InferenceSession(str(path)).run(None, {k: v.numpy() for k, v in inputs.items()})
+        with torch.no_grad():
+            got = onnx2torch.convert(_normalised(model)).eval()(*inputs.values())
+        errors[name] = max(float(np.abs(e - g.numpy()).max()) for e, g in zip(expected, got, strict=True))
+    return errors

@@ -119,7 +119,8 @@ def _run(request: ConversionRequest) -> tuple[Path, list[Repair]]:
     )
     keep_repaired(request, repaired, repairs)
     inputs = _graph_inputs(repaired)
-    keep_nchw = [name for name, rank in inputs if rank == 4] if not options.channels_last_io else []
+    # 3-D inputs too (NCW: an audio frame, a recurrent state): edgex feeds and compares them as the source has them
+    keep_nchw = [name for name, rank in inputs if rank in (3, 4)] if not options.channels_last_io else []
     with _inside(work):
         onnx2tf.convert(
             input_onnx_file_path=str(repaired),
