@@ -241,8 +241,8 @@ def lstm_errors(folder: str) -> dict[str, float]:
                 return y, h, c
 
         path = Path(folder) / f"{name}.onnx"
-        torch.onnx.export(Net(bidirectional).eval(), tuple(inputs.values()), str(path), input_names=list(inputs), dynamo=False,
-                          opset_version=17)
+        torch.onnx.export(Net(bidirectional).eval(), tuple(inputs.values()), str(path), input_names=list(inputs),
+                          dynamo=False, opset_version=17)
         model = onnx.load(str(path))
         assert "LSTM" in {node.op_type for node in model.graph.node}
         expected = ort.InferenceSession(str(path)).run(None, {k: v.numpy() for k, v in inputs.items()})
