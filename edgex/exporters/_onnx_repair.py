@@ -122,6 +122,8 @@ def _inline_constant_ifs(model: Any) -> Repair | None:
     import numpy as np
     from onnx import helper
 
+    if not any(node.op_type == "If" for node in model.graph.node):
+        return None
     inlined = 0
     while True:
         try:
