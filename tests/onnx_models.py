@@ -250,3 +250,23 @@ def lstm_errors(folder: str) -> dict[str, float]:
             got = onnx2torch.convert(_normalised(model)).eval()(*inputs.values())
         errors[name] = max(float(np.abs(e - g.numpy()).max()) for e, g in zip(expected, got, strict=True))
     return errors
+
+
+def scripted_gain(path: str) -> str:
+    """A TorchScript program whose forward takes a Python int: forward(x, gain: int), with control flow on it
+    (as silero-vad's forward(x, sr: int)). Runs in a torch worker."""
+    import torch
+
+    class Gain(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear = torch.nn.Linear(4, 3)
+
+        def forward(self, x: torch.Tensor, gain: int) -> torch.Tensor:
+            if gain > 2:
+                return torch.tanh(self.linear(x)) * gain
+            return self.linear(x) + gain
+
+    torch.manual_seed(0)
+    torch.jit.save(torch.jit.script(Gain().eval()), path)
+    return path

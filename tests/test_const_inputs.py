@@ -3,6 +3,8 @@ onnx2torch LSTM converter: what silero-vad needed, on small models built here (i
 
 from __future__ import annotations
 
+import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -82,3 +84,24 @@ def test_onnx_lstm_converter_matches_onnxruntime(tmp_path: Path) -> None:
     errors = in_worker("torch", "tests.onnx_models:lstm_errors", str(tmp_path))
     assert set(errors) == {"forward", "bidirectional"}
     assert max(errors.values()) < 1e-5, errors
+
+
+def test_torchscript_int_argument_is_a_constant_and_the_ptl_keeps_it(tmp_path: Path) -> None:
+    model = in_worker("torch", "tests.onnx_models:scripted_gain", str(tmp_path / "gain.pt"))
+    x = np.random.default_rng(1).normal(0, 1, (10, 4)).astype(np.float32)
+    np.savez(tmp_path / "val.npz", x=x, gain=np.array(3, dtype=np.int64))
+    report = tmp_path / "r.json"
+    result = run_edgex("export", model, "--to", "pytorch-lite", "--validate", tmp_path / "val.npz", "--out", tmp_path,
+                       "--runs", "0", "--report-json", report)
+    assert result.returncode == 0, result.stdout + result.stderr
+    row = load_json(report)["rows"][0]
+    assert row["parity"]["outputs"][0]["cosine"] > 0.99999
+    with zipfile.ZipFile(row["artifact"]["path"]) as archive:
+        meta = json.loads(archive.read(next(n for n in archive.namelist() if n.endswith("extra/edgex.json"))))
+    assert meta["constants"] == [{"name": "gain", "position": 1, "value": 3, "type": "int"}]
+    assert [entry["name"] for entry in meta["inputs"]] == ["x"]
+    # The constant matters: the source fed another gain no longer matches the .ptl, which keeps gain=3.
+    np.savez(tmp_path / "x.npz", x=x)
+    result = run_edgex("validate", model, row["artifact"]["path"], "--data", tmp_path / "x.npz", "--const-input",
+                       "gain=2", "--runs", "0")
+    assert result.returncode == 1, result.stdout + result.stderr
