@@ -197,6 +197,7 @@ def run_export(config: ExportConfig, on_step: Callable[[str], None] = lambda _: 
             pool.shared(kind)  # start now: framework imports overlap with loading the reference
         on_step(f"loading {ref.spec}")
         info = reference.load()
+        warnings += [f"{ref.spec}: {note}" for note in info.notes]
         if not validating:
             reference.close()
         calibration = _load_calibration(config, jobs, info.signature)

@@ -213,7 +213,7 @@ def run_validate(config: ValidateConfig, on_step: Callable[[str], None] = lambda
         on_step(f"loading {ref.spec}")
         info = reference.load()
         validation = load_inputs(parity.validation, info.signature, "validation", labels_path=parity.labels)
-        warnings += validation.notes
+        warnings += [f"{ref.spec}: {note}" for note in info.notes] + validation.notes
         session = ParitySession(pool, reference, validation, parity.bench, parity.class_output, parity.metrics)
         session.reference_outputs()  # up front: labels that do not fit the model fail the run, not every row
         rows = []

@@ -35,6 +35,12 @@ def register(registry: Registry) -> None:
     )
 
 
+STATEFUL_NOTE = (
+    "the model keeps state between calls (the same input gave different outputs twice): parity compares the "
+    "same sequence of calls on both sides, not independent samples"
+)
+
+
 class TorchRunner:
     """Runs a torch callable in eval mode without autograd; batches when the model allows, else per sample."""
 
@@ -48,12 +54,18 @@ class TorchRunner:
         self.dtypes = [e.dtype for e in examples]
         self._batch_ok: bool | None = None
         outputs = outputs_dict(self.invoke(tuple(examples)))
+        again = outputs_dict(self.invoke(tuple(examples)))
+        # a tolerance, so that run-to-run float noise of multithreaded kernels is not taken for state
+        stateful = any(
+            not np.allclose(outputs[name], again[name], rtol=1e-5, atol=1e-7, equal_nan=True) for name in outputs
+        )
         inputs = tuple(
             TensorSpec(n, tuple(int(d) for d in e.shape), dtype_name(e.dtype))
             for n, e in zip(names, examples, strict=True)
         )
         output_specs = tuple(TensorSpec(n, tuple(v.shape), v.dtype.name) for n, v in outputs.items())
-        self.info = RunnerInfo(ModelSignature(inputs, output_specs), runtime=runtime)
+        notes = (STATEFUL_NOTE,) if stateful else ()
+        self.info = RunnerInfo(ModelSignature(inputs, output_specs), runtime=runtime, notes=notes)
 
     def prepare(self, sample: dict[str, np.ndarray]) -> tuple[Any, ...]:
         import torch
