@@ -69,7 +69,8 @@ def test_parity_notes_name_their_output(tmp_path: Path) -> None:
 
 
 def test_scalar_input_is_bad_input_not_an_internal_error(tmp_path: Path) -> None:
-    """silero-vad's ONNX export takes the sample rate as a rank-0 input; edgex said 'internal error' (exit 70)."""
+    """silero-vad's ONNX export takes the sample rate as a rank-0 input; edgex said 'internal error' (exit 70).
+    A 0-d array in the data is a constant input now (tests/test_const_inputs.py); one rate per sample is not."""
     import onnx
     from onnx import TensorProto, helper
 
@@ -85,10 +86,10 @@ def test_scalar_input_is_bad_input_not_an_internal_error(tmp_path: Path) -> None
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8
     onnx.save(model, str(tmp_path / "scaled.onnx"))
-    np.savez(tmp_path / "val.npz", x=np.ones((3, 4), np.float32), sr=np.array(16000, np.int64))
+    np.savez(tmp_path / "val.npz", x=np.ones((3, 4), np.float32), sr=np.full(3, 16000, np.int64))
     result = run_edgex("export", tmp_path / "scaled.onnx", "--to", "tflite", "--validate", tmp_path / "val.npz",
                        "--out", tmp_path / "out", "--runs", "0")
-    assert_one_line_error(result, 2, "input 'sr' is a scalar")
+    assert_one_line_error(result, 2, "input 'sr' is a scalar", "--const-input sr=VALUE")
 
 
 SCRIPTED_INSIDE = """
