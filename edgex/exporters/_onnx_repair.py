@@ -51,7 +51,7 @@ def _drop_initializer_inputs(model: Any) -> Repair | None:
     return Repair("drop-initializer-inputs", f"{len(listed)} initializers removed from the graph inputs")
 
 
-def _fold_constant_inputs(model: Any, const_inputs: Sequence[tuple[str, str]]) -> Repair | None:
+def _fold_constant_inputs(model: Any, const_inputs: Sequence[tuple[str, str]], where: str) -> Repair | None:
     """--const-input: each such input becomes an initializer holding its value, so simplification folds what
     depends on it (an If on a sample rate) and the artifact lacks the input."""
     from onnx import helper, numpy_helper
@@ -61,11 +61,11 @@ def _fold_constant_inputs(model: Any, const_inputs: Sequence[tuple[str, str]]) -
     if not const_inputs:
         return None
     inputs = {value.name: value for value in graph_inputs(model.graph)}
-    check_names(const_inputs, list(inputs), "(ONNX)")
+    check_names(const_inputs, list(inputs), where)
     for name, text in const_inputs:
         tensor_type = inputs[name].type.tensor_type
         dtype = helper.tensor_dtype_to_np_dtype(tensor_type.elem_type)
-        value = constant_array(name, text, dtype.name, len(tensor_type.shape.dim), "(ONNX)")
+        value = constant_array(name, text, dtype.name, len(tensor_type.shape.dim), where)
         model.graph.initializer.append(numpy_helper.from_array(value, name))
         model.graph.input.remove(inputs[name])
     return Repair("fold-constant-inputs", ", ".join(f"{name}={text}" for name, text in const_inputs))
@@ -276,7 +276,7 @@ def repair(
     model = onnx.load(str(source))
     repairs: list[Repair | None] = [
         _drop_initializer_inputs(model),
-        _fold_constant_inputs(model, const_inputs),
+        _fold_constant_inputs(model, const_inputs, str(source)),
         _static_input_shapes(model, input_shapes),
     ]
     repairs.append(_inline_constant_ifs(model))
