@@ -8,6 +8,7 @@
 - `.pte`: an ExecuTorch constant method `edgex_metadata` (written by the converter at lowering time) that returns
   the UTF-8 bytes of the JSON below as a uint8 tensor: constant methods cannot return strings.
 - `.onnx`: the model's `metadata_props` entry `edgex_metadata`.
+- `.ptl`: the archive's extra file `edgex_metadata.json` (zip entry `*/extra/edgex_metadata.json`).
 The JSON, the same on every carrier: {"schema": "edgex.metadata/1", "class_names": [...], "preprocessing":
 {"input", "layout", "height", "width", "channels", "color", "scale", "mean", "std", "formula"} or null}.
 """
@@ -116,6 +117,8 @@ def embed(path: Path, artifact_format: str, metadata: EmbeddedMetadata | None) -
         return [f"embedded metadata_props '{KEY}': {len(metadata.class_names)} class names"]
     if artifact_format == "pte":
         return [f"embedded constant method '{KEY}': {len(metadata.class_names)} class names"]  # by the converter
+    if artifact_format == "ptl":
+        return [f"embedded extra file '{JSON_FILE}': {len(metadata.class_names)} class names"]  # by the converter
     return [f"class names and preprocessing are not embedded in .{artifact_format} artifacts; ship labels.txt"]
 
 

@@ -12,6 +12,7 @@ import json
 import warnings
 from typing import Any
 
+from edgex.embedding import JSON_FILE
 from edgex.errors import ConversionError
 from edgex.exporters import ConversionOutcome, ConversionRequest, Converter
 from edgex.registry import Registry
@@ -71,7 +72,11 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
                 for n, e in zip(model.input_names, model.examples, strict=True)
             ]
         }
-        program._save_for_lite_interpreter(str(request.output), _extra_files={METADATA_FILE: json.dumps(metadata)})
+        extra_files = {METADATA_FILE: json.dumps(metadata)}
+        embedded = request.options.embedded
+        if embedded is not None:  # class names / preprocessing: edgex/embedding.py
+            extra_files[JSON_FILE] = json.dumps(embedded.document(model.input_names[0], tuple(model.examples[0].shape)))
+        program._save_for_lite_interpreter(str(request.output), _extra_files=extra_files)
     except Exception as exc:  # noqa: BLE001
         raise ConversionError(f"saving for the lite interpreter failed: {short_message(exc)}") from None
     return ConversionOutcome(notes=["legacy PyTorch Mobile; ExecuTorch .pte is its successor", *notes])
