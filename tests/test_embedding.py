@@ -3,7 +3,8 @@
 One export per format on the demo models: the .tflite carries standard TFLite Metadata, read here with the
 official flatc bindings of metadata_schema.fbs and zipfile (as the Task Library reads associated files), and
 runs on LiteRT bit for bit like the same export without metadata; the .pte carries the constant method
-`edgex_metadata`, the .onnx a metadata_props entry; `edgex inspect` shows what each artifact holds.
+`edgex_metadata`, the .onnx a metadata_props entry, the .ptl an extra file; `edgex inspect` shows what each
+artifact holds.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ def test_class_names_and_preprocessing_travel_inside_tflite_pte_and_onnx(tmp_pat
                        "--std", "0.25", "--out", embedded, "--report-json", tmp_path / "embedded.json", *FAST)
     assert result.returncode == 0, result.stderr
     assert run_edgex("export", "demo", "--to", "tflite", "--out", plain, *FAST).returncode == 0
-    result = run_edgex("export", "demo-torch", "--to", "executorch", "--class-names", names, "--out", torch, *FAST)
+    result = run_edgex("export", "demo-torch", "--to", "executorch", "--to", "ptl", "--class-names", names,
+                       "--out", torch, *FAST)
     assert result.returncode == 0, result.stderr
     rows = load_json(tmp_path / "embedded.json")["rows"]
     assert all(row["status"] == "passed" and any("embedded" in note for note in row["notes"]) for row in rows)
@@ -88,6 +90,11 @@ def test_class_names_and_preprocessing_travel_inside_tflite_pte_and_onnx(tmp_pat
     assert pte["summary"]["methods"] == ["forward", "edgex_metadata"]
     assert pte["embedded"]["class_names"] == list(NAMES) and pte["embedded"]["schema"] == "edgex.metadata/1"
     assert pte["embedded"]["preprocessing"]["layout"] == "NHWC" and pte["embedded"]["preprocessing"]["mean"] == [0.0]
+
+    # .ptl: an extra file of the TorchScript archive.
+    with zipfile.ZipFile(next(torch.glob("*.ptl"))) as archive:
+        (entry,) = [name for name in archive.namelist() if name.endswith("/extra/edgex_metadata.json")]
+        assert json.loads(archive.read(entry))["class_names"] == list(NAMES)
 
     # .onnx: metadata_props.
     props = in_worker("onnx", "tests.test_embedding:onnx_props", str(embedded / "digits_fp32.onnx"))
