@@ -313,7 +313,7 @@ def _embedded(chosen: dict[str, Any]) -> EmbeddedMetadata | None:
     from edgex.embedding import EmbeddedMetadata
 
     names = tuple(chosen.get("class_names") or ())
-    given = any(chosen.get(key) is not None for key in ("scale", "mean", "std"))
+    given = any(chosen.get(key) is not None for key in ("scale", "mean", "std", "channel_order"))
     if not names and not given:
         return None
     return EmbeddedMetadata(names, _preprocess(chosen))
@@ -327,6 +327,7 @@ def _preprocess(chosen: dict[str, Any]) -> ImagePreprocess:
         scale=chosen["scale"] if chosen["scale"] is not None else defaults.scale,
         mean=tuple(chosen["mean"]) if chosen["mean"] else defaults.mean,
         std=tuple(chosen["std"]) if chosen["std"] else defaults.std,
+        channel_order=chosen["channel_order"] or defaults.channel_order,
     )
 
 

@@ -10,7 +10,8 @@
 - `.onnx`: the model's `metadata_props` entry `edgex_metadata`.
 - `.ptl`: the archive's extra file `edgex_metadata.json` (zip entry `*/extra/edgex_metadata.json`).
 The JSON, the same on every carrier: {"schema": "edgex.metadata/1", "class_names": [...], "preprocessing":
-{"input", "layout", "height", "width", "channels", "color", "scale", "mean", "std", "formula"} or null}.
+{"input", "layout", "height", "width", "channels", "color", "channel_order", "scale", "mean", "std", "formula"}
+or null}.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class EmbeddedMetadata:
             "width": width,
             "channels": channels,
             "color": COLORS[channels],
+            "channel_order": prep.channel_order if channels >= 3 else None,
             "scale": prep.scale,
             "mean": list(prep.mean),
             "std": list(prep.std),
@@ -187,8 +189,12 @@ def _model_metadata(
         first.content = fb.ContentT()
         first.content.contentPropertiesType = fb.ContentProperties.ImageProperties
         first.content.contentProperties = fb.ImagePropertiesT()
-        first.content.contentProperties.colorSpace = (
-            fb.ColorSpaceType.GRAYSCALE if image["channels"] == 1 else fb.ColorSpaceType.RGB
+        first.content.contentProperties.colorSpace = (  # the schema has no BGR: UNKNOWN rather than a wrong RGB
+            fb.ColorSpaceType.GRAYSCALE
+            if image["channels"] == 1
+            else fb.ColorSpaceType.RGB
+            if image["channel_order"] == "rgb"
+            else fb.ColorSpaceType.UNKNOWN
         )
         # TFLite's normalization is (pixel - mean) / std on 0-255 pixels: edgex's scale folds into both.
         normalization = fb.NormalizationOptionsT()

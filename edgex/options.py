@@ -358,6 +358,8 @@ OPTIONS: tuple[Option, ...] = (
            commands=_LOADING),
     Option("scale", Number(), "Image folders: pixel multiplier before mean/std [default: 1/255].", ("--scale",),
            (PREPROCESSING,), commands=_LOADING),
+    Option("channel_order", Choice(("rgb", "bgr")), "Image folders: colour channel order the model expects "
+           "[default: rgb].", ("--channel-order",), (PREPROCESSING,), commands=_LOADING),
     Option("validation_samples", Integer(1), "Use at most N validation samples.", ("--val-samples",), (MODEL,),
            commands=_LOADING),
     Option("class_names", ClassNames(), "Class names, one per line in FILE (build file: also an array): embedded in "

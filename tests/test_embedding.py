@@ -81,7 +81,7 @@ def test_class_names_and_preprocessing_travel_inside_tflite_pte_and_onnx(tmp_pat
     assert shown["normalization"] == {"mean": [127.5], "std": [63.75]}
     assert shown["preprocessing"] | {"formula": None} == {
         "input": "serving_default_image:0", "layout": "NHWC", "height": 8, "width": 8, "channels": 1,
-        "color": "grayscale", "scale": 1 / 255, "mean": [0.5], "std": [0.25], "formula": None,
+        "color": "grayscale", "channel_order": None, "scale": 1 / 255, "mean": [0.5], "std": [0.25], "formula": None,
     }
     assert inspect(plain / "digits_fp32.tflite")["embedded"] is None
 
@@ -125,3 +125,19 @@ def official_metadata(path: Path) -> Any:
     buffer = model.Buffers(entry.Buffer()).DataAsNumpy().tobytes()
     assert fb.ModelMetadata.ModelMetadataBufferHasIdentifier(buffer, 0)
     return fb.ModelMetadataT.InitFromObj(fb.ModelMetadata.GetRootAs(buffer, 0))
+
+
+def test_bgr_channel_order_reaches_the_data_and_the_embedded_contract() -> None:
+    from edgex.data.images import ImagePreprocess
+    from edgex.embedding import EmbeddedMetadata
+
+    bgr = ImagePreprocess(scale=1.0, channel_order="bgr")
+    pixels = np.arange(2 * 2 * 4, dtype=np.float32).reshape(2, 2, 4)  # RGBA as PIL decodes it
+    assert np.array_equal(bgr.apply(pixels), pixels[..., [2, 1, 0, 3]])
+    assert np.array_equal(ImagePreprocess(scale=1.0).apply(pixels), pixels)
+    document = EmbeddedMetadata(("a", "b"), bgr).document("x", (1, 3, 16, 24))
+    assert document["preprocessing"] | {"formula": None} == {
+        "input": "x", "layout": "NCHW", "height": 16, "width": 24, "channels": 3, "color": "rgb",
+        "channel_order": "bgr", "scale": 1.0, "mean": [0.0], "std": [1.0], "formula": None,
+    }
+    assert EmbeddedMetadata(("a",), bgr).document("x", (1, 40))["preprocessing"] is None  # not an image

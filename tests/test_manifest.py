@@ -76,6 +76,7 @@ def test_tflite_entry_has_the_io_quantization_apps_need(built: ExampleBuild) -> 
         "width": 8,
         "channels": 1,
         "color": "grayscale",
+        "channel_order": None,
         "scale": 1 / 255,
         "mean": [0.0],
         "std": [1.0],

@@ -69,6 +69,8 @@ def preprocess(image_path: Path, prep: dict[str, Any]) -> np.ndarray:
         pixels = np.asarray(image, dtype=np.float32)
     if pixels.ndim == 2:
         pixels = pixels[..., None]
+    if prep.get("channel_order") == "bgr":  # models trained on OpenCV images
+        pixels = np.concatenate([pixels[..., 2::-1], pixels[..., 3:]], axis=-1)
     mean = np.asarray(prep["mean"], dtype=np.float32)
     std = np.asarray(prep["std"], dtype=np.float32)
     real = (pixels * np.float32(prep["scale"]) - mean) / std

@@ -56,7 +56,8 @@ function inputTensor(rgba, prep, spec) {
     for (let x = 0; x < width; x++) {
       const pixel = (y * width + x) * 4;
       for (let c = 0; c < channels; c++) {
-        const value = channels === 1 ? rgba[pixel] : rgba[pixel + c];
+        const source = prep.channel_order === 'bgr' && c < 3 ? 2 - c : c; // models trained on OpenCV images
+        const value = channels === 1 ? rgba[pixel] : rgba[pixel + source];
         const mean = prep.mean[prep.mean.length === 1 ? 0 : c];
         const std = prep.std[prep.std.length === 1 ? 0 : c];
         const at = prep.layout === 'NCHW' ? (c * height + y) * width + x : (y * width + x) * channels + c;
