@@ -237,10 +237,18 @@ def read_tflite_metadata(data: bytes, metadata_buffer: bytes | None) -> dict[str
     """Class names and preprocessing from a .tflite's TFLITE_METADATA buffer and its zip-appended files."""
     if metadata_buffer is None:
         return None
+    try:
+        return _read_tflite_metadata(data, metadata_buffer)
+    except Exception as exc:  # noqa: BLE001 - a damaged buffer or archive raises assorted errors
+        return {"carrier": TFLITE_METADATA, "error": f"unreadable ({type(exc).__name__}: {exc})"}
+
+
+def _read_tflite_metadata(data: bytes, metadata_buffer: bytes) -> dict[str, Any]:
     fb = _fb()
     root = fb.ModelMetadataT.InitFromObj(fb.ModelMetadata.GetRootAs(metadata_buffer, 0))
     files = _appended_files(data)
-    found: dict[str, Any] = {"carrier": f"{TFLITE_METADATA} (TFLite Metadata {root.minParserVersion.decode()})"}
+    version = (root.minParserVersion or b"?").decode()
+    found: dict[str, Any] = {"carrier": f"{TFLITE_METADATA} (TFLite Metadata {version})"}
     subgraph = (root.subgraphMetadata or [None])[0]
     for index, tensor in enumerate(subgraph.outputTensorMetadata or [] if subgraph else []):
         for file in tensor.associatedFiles or []:
