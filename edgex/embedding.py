@@ -160,9 +160,14 @@ def embed_tflite(path: Path, metadata: EmbeddedMetadata) -> None:
     archive = io.BytesIO(bytes(builder.Output()))
     with zipfile.ZipFile(archive, "a") as files:  # stored, not deflated: apps read the bytes in place
         if metadata.class_names:
-            files.writestr(LABELS_FILE, "\n".join(metadata.class_names) + "\n")
-        files.writestr(JSON_FILE, json.dumps(document))
+            files.writestr(_entry(LABELS_FILE), "\n".join(metadata.class_names) + "\n")
+        files.writestr(_entry(JSON_FILE), json.dumps(document))
     path.write_bytes(archive.getvalue())
+
+
+def _entry(name: str) -> zipfile.ZipInfo:
+    """A fixed timestamp: the same export gives the same bytes (builds compare sha256s)."""
+    return zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
 
 
 def _flatbuffer_part(data: bytes) -> bytes:
