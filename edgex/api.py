@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from edgex.data.images import ImagePreprocess
     from edgex.data.providers import DataSpec
     from edgex.debugging import DebugReport
+    from edgex.embedding import EmbeddedMetadata
     from edgex.exporters import ExportOptions
     from edgex.pipeline import ParityConfig
     from edgex.results import RunReport
@@ -303,7 +304,20 @@ def _export_options(chosen: dict[str, Any]) -> ExportOptions:
         channels_last_io=chosen["channels_last_io"],
         per_tensor=chosen["granularity"] == "per-tensor",
         target_options=_target_options(chosen),
+        embedded=_embedded(chosen),
     )
+
+
+def _embedded(chosen: dict[str, Any]) -> EmbeddedMetadata | None:
+    """What goes inside the artifact: the class names (read from their file by the option's check) and the
+    preprocessing, when either was given."""
+    from edgex.embedding import EmbeddedMetadata
+
+    names = tuple(chosen.get("class_names") or ())
+    given = any(chosen.get(key) is not None for key in ("scale", "mean", "std", "channel_order"))
+    if not names and not given:
+        return None
+    return EmbeddedMetadata(names, _preprocess(chosen))
 
 
 def _preprocess(chosen: dict[str, Any]) -> ImagePreprocess:
@@ -314,6 +328,7 @@ def _preprocess(chosen: dict[str, Any]) -> ImagePreprocess:
         scale=chosen["scale"] if chosen["scale"] is not None else defaults.scale,
         mean=tuple(chosen["mean"]) if chosen["mean"] else defaults.mean,
         std=tuple(chosen["std"]) if chosen["std"] else defaults.std,
+        channel_order=chosen["channel_order"] or defaults.channel_order,
     )
 
 

@@ -27,6 +27,7 @@ from edgex.artifacts import (
 from edgex.data.inputs import InputSet, fed_whole
 from edgex.data.providers import DataSpec, check_up_front, load_inputs
 from edgex.debugging import failure_summary
+from edgex.embedding import check_class_count, embed
 from edgex.errors import ConversionError, EdgexError, UsageError
 from edgex.exporters import ConversionOutcome, ConversionRequest, ExportOptions
 from edgex.parity.thresholds import thresholds_for
@@ -198,6 +199,9 @@ def run_export(config: ExportConfig, on_step: Callable[[str], None] = lambda _: 
         on_step(f"loading {ref.spec}")
         info = reference.load()
         warnings += [f"{ref.spec}: {note}" for note in info.notes]
+        embedded = config.export_options.embedded
+        if embedded is not None and embedded.class_names and info.signature is not None:
+            check_class_count(embedded.class_names, [(s.name, s.shape) for s in info.signature.outputs])
         if not validating:
             reference.close()
         calibration = _load_calibration(config, jobs, info.signature)
@@ -287,6 +291,10 @@ def _export_one(
         row.notes.append(
             "fallback: " + "; ".join(f"{a['route']} failed ({a['error']})" for a in attempts) + f"; used {row.route}"
         )
+    try:
+        outcome.notes.extend(embed(job.path, job.target.format, job.options.embedded))
+    except EdgexError as exc:
+        return _failed(row, exc)
     row.export_seconds = time.perf_counter() - clock
     row.notes.extend(outcome.notes)
     row.details.update(outcome.details)

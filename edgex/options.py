@@ -271,6 +271,17 @@ class ArtifactName(Text):
 class ClassNames(Kind):
     """An array of names, or a text file with one name per line (read by the build file reader)."""
 
+    metavar = "FILE"
+
+    def text(self, text: str) -> tuple[str, ...]:
+        from edgex.embedding import read_class_names
+        from edgex.errors import UsageError
+
+        try:
+            return read_class_names(Path(Text().file(text)))
+        except UsageError as exc:
+            raise ValueError(exc.one_line()) from None
+
     def file(self, value: Any) -> tuple[str, ...] | str:
         if isinstance(value, str):
             return Text().file(value)
@@ -378,10 +389,13 @@ OPTIONS: tuple[Option, ...] = (
            commands=_LOADING),
     Option("scale", Number(), "Image folders: pixel multiplier before mean/std [default: 1/255].", ("--scale",),
            (PREPROCESSING,), commands=_LOADING),
+    Option("channel_order", Choice(("rgb", "bgr")), "Image folders: colour channel order the model expects "
+           "[default: rgb].", ("--channel-order",), (PREPROCESSING,), commands=_LOADING),
     Option("validation_samples", Integer(1), "Use at most N validation samples.", ("--val-samples",), (MODEL,),
            commands=_LOADING),
-    Option("class_names", ClassNames(), "Class names for apps: an array, or a text file with one name per line.",
-           places=(MODEL,), commands=(), file_only="written to labels.txt beside the build's manifest"),
+    Option("class_names", ClassNames(), "Class names, one per line in FILE (build file: also an array): embedded in "
+           ".tflite (TFLite Metadata), .pte and .onnx, and labels.txt beside a build's manifest.", ("--class-names",),
+           (MODEL,)),
     Option("depends", Text(), "Files the factory reads that the build cannot see (part of the fingerprint).",
            places=(MODEL,), commands=(), multiple=True, file_only="only the build's cache needs to know them"),
     # How the source is loaded.

@@ -22,6 +22,7 @@ import pytest
 from tests.helpers import DEMO_LABELS, DEMO_VAL, ROOT, run_edgex
 
 EXAMPLE_CONFIG = ROOT / "edgex.toml"
+DIGIT_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")  # its class_names
 WEB_APP = ROOT / "sample_apps" / "web"
 CHROMIUM = Path("/usr/bin/chromium")
 IMAGE_COUNT = 120  # of the 359 held-out digits: enough for agreement percentages, quick in a browser

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from tests.build_helpers import (
+    DIGIT_NAMES,
     IMAGE_COUNT,
     WEB_APP,
     ExampleBuild,
@@ -95,6 +96,9 @@ def test_device_sample_runs_the_tflite_without_tensorflow_or_torch(built: Exampl
     answer = json.loads(result.stdout)
     assert answer["artifact"] == built.entry("demo/tflite-int8")["path"]
     assert answer["runtime"].startswith("ai-edge-litert") and answer["notes"] == []
+    # Class names come from the .tflite's TFLite Metadata (zip-appended labels), not the manifest.
+    assert answer["labels_from"] == "artifact"
+    assert [r["label"] for r in answer["results"]] == [DIGIT_NAMES[r["top1"]] for r in answer["results"]]
     assert [r["image"] for r in answer["results"]] == [p.name for p in digits["paths"]]
     scores = scores_of(answer)
     assert scores.shape == (IMAGE_COUNT, 10)
@@ -105,12 +109,18 @@ def test_device_sample_runs_the_tflite_without_tensorflow_or_torch(built: Exampl
     assert np.mean(scores.argmax(axis=1) == digits["labels"]) >= 0.95
 
 
-def test_device_sample_runs_the_pte_on_the_executorch_runtime(built: ExampleBuild, digits) -> None:
-    result = classify(built, digits["folder"], "--model", "demo-torch")
+def test_device_sample_runs_the_pte_on_the_executorch_runtime(built: ExampleBuild, digits, tmp_path) -> None:
+    manifest = built.manifest  # without the class names: the app must read them from the .pte's constant method
+    for entry in manifest["artifacts"]:
+        entry.update(classes=None, labels_file=None, path=str(built.out / entry["path"]))
+    bare = tmp_path / "edgex-manifest.json"
+    bare.write_text(json.dumps(manifest))
+    result = classify(built, digits["folder"], "--model", "demo-torch", manifest=bare)
     assert result.returncode == 0, result.stderr[-3000:]
     answer = json.loads(result.stdout)
-    assert answer["artifact"] == built.entry("demo-torch/executorch-int8")["path"]
-    assert answer["runtime"].startswith("executorch")
+    assert answer["artifact"] == str(built.out / built.entry("demo-torch/executorch-int8")["path"])
+    assert answer["runtime"].startswith("executorch") and answer["labels_from"] == "artifact"
+    assert [r["label"] for r in answer["results"]] == [DIGIT_NAMES[r["top1"]] for r in answer["results"]]
     assert "tensorflow" not in imported_top_level(result.stderr)
     scores = scores_of(answer)
     assert agreement(scores, digits["torch"]) >= 98.0
@@ -167,6 +177,8 @@ def test_web_sample_in_chromium_matches_the_reference(built: ExampleBuild, digit
     entry = built.entry("demo/tflite-int8")
     assert page["artifact"] == entry["path"] and page["sha256"] == entry["sha256"]
     assert [r["image"] for r in page["results"]] == [p.name for p in digits["paths"]]
+    assert page["labelsFrom"] == "artifact"  # parsed from the zip appended to the .tflite, in JavaScript
+    assert [r["label"] for r in page["results"]] == [DIGIT_NAMES[r["top1"]] for r in page["results"]]
     scores = scores_of(page)
     assert agreement(scores, digits["keras"]) >= 98.0
     assert np.abs(scores - digits["keras"]).max() < 8 * output_scale(built, "demo/tflite-int8")

@@ -51,6 +51,7 @@ class CellOutcome:
 def export_config(job: CellJob) -> ExportConfig:
     """The ExportConfig of `edgex export` with this cell's options (CLI threshold flags win over the file)."""
     from edgex.data.providers import DataSpec
+    from edgex.embedding import EmbeddedMetadata
     from edgex.exporters import ExportOptions
     from edgex.exporting import ExportConfig
     from edgex.pipeline import BenchConfig, ParityConfig
@@ -87,6 +88,7 @@ def export_config(job: CellJob) -> ExportConfig:
             channels_last_io=target.channels_last_io,
             per_tensor=target.per_tensor,
             target_options=dict(target.options),
+            embedded=EmbeddedMetadata(model.class_names, prep) if model.class_names else None,
         ),
         calibration=DataSpec(model.calibration, model.calibration_samples, prep) if model.calibration else None,
         parity=parity,

@@ -158,8 +158,7 @@ def fingerprint(cell: Cell, settings: BuildSettings, overrides: dict[str, float]
     model_fields = {**asdict(model), "source": _portable(model.source)}
     for key in ("calibration", "validation", "labels", "weights", "depends"):
         model_fields.pop(key)  # their bytes are hashed above; where they live does not matter
-    for key in ("targets", "class_names"):
-        model_fields.pop(key)  # the matrix around the cell and the manifest's names do not change it
+    model_fields.pop("targets")  # the matrix around the cell does not change it (class names do: they are embedded)
     options = {
         "model": model_fields,
         "target": asdict(target),

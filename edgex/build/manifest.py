@@ -112,6 +112,7 @@ def preprocessing(model: Any, inputs: list[dict[str, Any]]) -> dict[str, Any] | 
         "width": width,
         "channels": channels,
         "color": COLORS[channels],
+        "channel_order": prep.channel_order if channels >= 3 else None,
         "scale": prep.scale,
         "mean": list(prep.mean),
         "std": list(prep.std),

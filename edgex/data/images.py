@@ -20,14 +20,18 @@ CHANNEL_COUNTS = (1, 3, 4)
 
 @dataclass(frozen=True)
 class ImagePreprocess:
-    """x = (pixel * scale - mean) / std, per channel when mean/std have one value per channel."""
+    """x = (pixel * scale - mean) / std, per channel when mean/std have one value per channel; colour images
+    in `channel_order` (models trained on OpenCV's BGR want 'bgr')."""
 
     scale: float = 1.0 / 255.0
     mean: tuple[float, ...] = (0.0,)
     std: tuple[float, ...] = (1.0,)
+    channel_order: str = "rgb"
 
     def apply(self, pixels: np.ndarray) -> np.ndarray:
         channels = pixels.shape[-1]
+        if self.channel_order == "bgr" and channels >= 3:
+            pixels = np.concatenate([pixels[..., 2::-1], pixels[..., 3:]], axis=-1)
         for name, values in (("mean", self.mean), ("std", self.std)):
             if len(values) not in (1, channels):
                 raise UsageError(f"--{name} has {len(values)} values for {channels}-channel images")

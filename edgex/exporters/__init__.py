@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from edgex.embedding import EmbeddedMetadata
 from edgex.errors import UsageError
 from edgex.quantize.recipes import Recipe
 from edgex.sources import SourceRef
@@ -28,6 +29,7 @@ class ExportOptions:
     channels_last_io: bool = False  # 4-D NCHW inputs/outputs become NHWC (what Android camera pipelines feed)
     per_tensor: bool = False  # --granularity per-tensor: one int8 weight scale per tensor, not per output channel
     target_options: dict[str, Any] = field(default_factory=dict)  # parsed and checked by the target's module
+    embedded: EmbeddedMetadata | None = None  # class names, preprocessing: edgex/embedding.py
 
 
 @dataclass

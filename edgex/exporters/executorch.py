@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from edgex.embedding import constant_method
 from edgex.errors import ConversionError, UsageError
 from edgex.exporters import (
     ConversionOutcome,
@@ -158,13 +159,14 @@ def _delegation_section(summary: dict[str, Any]) -> Any:
     )
 
 
-def _lower_with(program: Any, configs: list[Any] | None) -> Any:
-    """to_edge_transform_and_lower on a copy (lowering passes mutate the program); None: no delegate."""
+def _lower_with(program: Any, configs: list[Any] | None, constants: dict[str, Any] | None = None) -> Any:
+    """to_edge_transform_and_lower on a copy (lowering passes mutate the program); None: no delegate. `constants`:
+    constant methods (the embedded metadata) stored in the program beside forward."""
     from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
     from executorch.exir import to_edge_transform_and_lower
 
     partitioners = [] if configs is None else [XnnpackPartitioner(configs=configs)]
-    return to_edge_transform_and_lower(copy.deepcopy(program), partitioner=partitioners)
+    return to_edge_transform_and_lower(copy.deepcopy(program), partitioner=partitioners, constant_methods=constants)
 
 
 def _graph_ops(program: Any) -> list[str]:
@@ -192,7 +194,7 @@ def _with_cause(exc: BaseException) -> str:
     return short_message(exc) if root is exc else f"{short_message(exc)}: {short_message(root)}"
 
 
-def _lower(program: Any, backend: str) -> tuple[Any, list[str], str | None]:
+def _lower(program: Any, backend: str, constants: dict[str, Any] | None) -> tuple[Any, list[str], str | None]:
     """Lower the program; when XNNPACK lowering raises, find the operator kinds that break it and leave them on
     portable kernels. Returns the edge program, the excluded operators and the first error (None if none).
 
@@ -200,11 +202,11 @@ def _lower(program: Any, backend: str) -> tuple[Any, list[str], str | None]:
     (most failures come from one operator kind), then a growing set in graph order, shrunk back to a minimal one.
     """
     if backend != "xnnpack":
-        return _lower_with(program, None), [], None
+        return _lower_with(program, None, constants), [], None
     from executorch.backends.xnnpack.partition.config import ALL_PARTITIONER_CONFIGS
 
     try:
-        return _lower_with(program, list(ALL_PARTITIONER_CONFIGS)), [], None
+        return _lower_with(program, list(ALL_PARTITIONER_CONFIGS), constants), [], None
     except Exception as exc:  # noqa: BLE001 - lowering passes raise many types
         first_error = _with_cause(exc)
     present = set(_graph_ops(program))
@@ -212,7 +214,7 @@ def _lower(program: Any, backend: str) -> tuple[Any, list[str], str | None]:
 
     def attempt(excluded: list[Any]) -> Any | None:
         try:
-            return _lower_with(program, [c for c in ALL_PARTITIONER_CONFIGS if c not in excluded])
+            return _lower_with(program, [c for c in ALL_PARTITIONER_CONFIGS if c not in excluded], constants)
         except Exception:  # noqa: BLE001
             return None
 
@@ -257,7 +259,11 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
     else:
         program = _export(model.module, model.examples, dynamic_shapes, "the model")
     try:
-        edge, excluded, first_error = _lower(program, backend)
+        embedded = request.options.embedded
+        constants = (
+            constant_method(embedded, model.input_names[0], tuple(model.examples[0].shape)) if embedded else None
+        )
+        edge, excluded, first_error = _lower(program, backend, constants)
         summary = delegation_summary(edge.exported_program().graph_module)
         if recipe.name == "fp16" and summary["non_delegated_ops"]:
             raise UsageError(

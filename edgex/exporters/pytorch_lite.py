@@ -12,6 +12,7 @@ import json
 import warnings
 from typing import Any
 
+from edgex.embedding import JSON_FILE
 from edgex.errors import ConversionError
 from edgex.exporters import ConversionOutcome, ConversionRequest, Converter
 from edgex.registry import Registry
@@ -63,7 +64,7 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
     try:
         if model.program is not None:  # TorchScript: kept as it is, constant arguments recorded for the runner
             try:
-                _save(model.program, request.output, model, model.constants)
+                _save(model.program, request, model, model.constants)
                 return ConversionOutcome(notes=[LEGACY_NOTE])
             except Exception as exc:  # noqa: BLE001 - e.g. `with` blocks, which the lite interpreter cannot run
                 notes = [f"the TorchScript program cannot be saved for the lite interpreter as it is "
@@ -75,7 +76,7 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
             program = model.module
         else:
             program, notes = _trace_or_script(model.module, model.examples)
-        _save(program, request.output, model, [])
+        _save(program, request, model, [])
     except Exception as exc:  # noqa: BLE001
         raise ConversionError(f"saving for the lite interpreter failed: {short_message(exc)}") from None
     return ConversionOutcome(notes=[LEGACY_NOTE, *notes])
@@ -84,8 +85,9 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
 LEGACY_NOTE = "legacy PyTorch Mobile; ExecuTorch .pte is its successor"
 
 
-def _save(program: Any, output: Any, model: Any, constants: list[dict[str, Any]]) -> None:
-    """The program with edgex's input metadata (and constant arguments it still takes) inside."""
+def _save(program: Any, request: ConversionRequest, model: Any, constants: list[dict[str, Any]]) -> None:
+    """The program with edgex's input metadata (and constant arguments it still takes) inside, plus the class
+    names / preprocessing document when given (edgex/embedding.py)."""
     from edgex.sources.torch_common import METADATA_FILE, dtype_name
 
     metadata = {
@@ -95,4 +97,8 @@ def _save(program: Any, output: Any, model: Any, constants: list[dict[str, Any]]
         ],
         "constants": constants,
     }
-    program._save_for_lite_interpreter(str(output), _extra_files={METADATA_FILE: json.dumps(metadata)})
+    extra_files = {METADATA_FILE: json.dumps(metadata)}
+    embedded = request.options.embedded
+    if embedded is not None:
+        extra_files[JSON_FILE] = json.dumps(embedded.document(model.input_names[0], tuple(model.examples[0].shape)))
+    program._save_for_lite_interpreter(str(request.output), _extra_files=extra_files)

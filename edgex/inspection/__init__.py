@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from edgex.artifacts import sha256_tree, size_bytes
 from edgex.errors import UsageError
@@ -57,6 +58,8 @@ class Inspection:
     outputs: list[TensorRow]
     op_histogram: dict[str, int]  # "CONV_2D v3" -> count
     notes: list[str] = field(default_factory=list)
+    # Class names and preprocessing read back from the artifact (edgex/embedding.py); None: nothing embedded.
+    embedded: dict[str, Any] | None = None
 
 
 def inspect_path(path: Path) -> Inspection:

@@ -60,6 +60,7 @@ def summarize_pte(path: Path, program: dict[str, Any], forward: dict[str, Any]) 
         outputs=[_row(f"output_{i}", t) for i, t in enumerate(forward["outputs"])],
         op_histogram=histogram,
         notes=notes,
+        embedded=program.get("metadata"),
     )
 
 

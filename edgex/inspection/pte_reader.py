@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.util
+import json
 import pkgutil
 import sys
 import types
@@ -85,7 +86,30 @@ def read_pte(path: str, data: bytes | None = None) -> dict[str, Any]:
         "extended_header": data[8:12] == EXTENDED_MAGIC,
         "segments": program.SegmentsLength(),
         "methods": methods,
+        "metadata": _embedded_metadata(program, data, fb),
     }
+
+
+def _embedded_metadata(program: Any, data: bytes, fb: Any) -> dict[str, Any] | None:
+    """The JSON that edgex's constant method returns (edgex.embedding), read from the constant segment."""
+    from edgex.embedding import KEY
+
+    plans = [program.ExecutionPlan(i) for i in range(program.ExecutionPlanLength())]
+    plan = next((p for p in plans if p.Name().decode() == KEY), None)
+    if plan is None or plan.OutputsLength() != 1:
+        return None
+    value = plan.Values(int(plan.Outputs(0)))
+    tensor = fb.Tensor.Tensor()
+    tensor.Init(value.Val().Bytes, value.Val().Pos)
+    size = int(tensor.Sizes(0)) if tensor.SizesLength() == 1 else 0
+    constants = program.ConstantSegment()
+    index = tensor.DataBufferIdx()
+    if tensor.ScalarType() != 0 or not size or constants is None or index >= constants.OffsetsLength():
+        return None
+    base = int.from_bytes(data[24:32], "little") if data[8:12] == EXTENDED_MAGIC else 0
+    start = base + program.Segments(constants.SegmentIndex()).Offset() + constants.Offsets(index)
+    loaded: dict[str, Any] = json.loads(data[start : start + size].decode())
+    return {"carrier": f"constant method '{KEY}'", **loaded}
 
 
 class TruncatedError(ValueError):

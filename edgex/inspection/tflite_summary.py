@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from edgex.edgetpu.darwinn import edgetpu_inspection
+from edgex.embedding import TFLITE_METADATA, read_tflite_metadata
 from edgex.inspection import Inspection, Quantization, SummaryValue, TensorRow
 from edgex.inspection.tflite import TFLiteModel, TFLiteTensor, read_tflite
 
@@ -61,4 +62,5 @@ def inspect_tflite(path: Path, data: bytes | None = None) -> Inspection:
         outputs=_io_rows(model, "outputs"),
         op_histogram=dict(sorted(histogram.items(), key=lambda item: (-item[1], item[0]))),
         notes=edgetpu_notes,
+        embedded=read_tflite_metadata(path.read_bytes() if data is None else data, model.metadata.get(TFLITE_METADATA)),
     )

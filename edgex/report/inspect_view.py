@@ -45,5 +45,14 @@ def print_inspection(inspection: Inspection, as_json: bool) -> None:
     for name, count in inspection.op_histogram.items():
         ops.add_row(name, str(count))
     console.print(ops)
+    if inspection.embedded:
+        embedded = Table(title="embedded metadata", title_justify="left", show_header=False)
+        embedded.add_column(style="bold")
+        embedded.add_column()
+        for key, value in inspection.embedded.items():
+            if isinstance(value, dict):  # preprocessing: its numbers; the formula is the same for every artifact
+                value = ", ".join(f"{name}={item}" for name, item in value.items() if name != "formula")
+            embedded.add_row(key.replace("_", " "), _display(value))
+        console.print(embedded)
     for note in inspection.notes:
         console.print(f"note: {note}")

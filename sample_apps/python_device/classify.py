@@ -2,7 +2,9 @@
 
 Everything about the model comes from edgex-manifest.json: which file (checked against its sha256), the input's
 layout, size and colour, the preprocessing (x = (pixel * scale - mean) / std), the I/O quantization and the
-class names. Nothing from the build machine is needed besides the manifest and the files it lists.
+class names. Nothing from the build machine is needed besides the manifest and the files it lists. The class
+names are read from the artifact itself when edgex embedded them (a .tflite's zip-appended labels, a .pte's
+`edgex_metadata` constant method); the manifest's list is the fallback.
 
   .tflite  ai-edge-litert (pip install ai-edge-litert) or tflite-runtime; no TensorFlow, no torch. A model
            compiled for the Edge TPU runs through the libedgetpu delegate when the runtime and a Coral device
@@ -20,6 +22,7 @@ import hashlib
 import json
 import sys
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +69,8 @@ def preprocess(image_path: Path, prep: dict[str, Any]) -> np.ndarray:
         pixels = np.asarray(image, dtype=np.float32)
     if pixels.ndim == 2:
         pixels = pixels[..., None]
+    if prep.get("channel_order") == "bgr":  # models trained on OpenCV images
+        pixels = np.concatenate([pixels[..., 2::-1], pixels[..., 3:]], axis=-1)
     mean = np.asarray(prep["mean"], dtype=np.float32)
     std = np.asarray(prep["std"], dtype=np.float32)
     real = (pixels * np.float32(prep["scale"]) - mean) / std
@@ -110,6 +115,17 @@ def tflite_interpreter() -> tuple[Any, Any, str]:
         raise SystemExit("no LiteRT interpreter: pip install ai-edge-litert (or tflite-runtime)") from None
 
 
+def tflite_class_names(path: Path) -> list[str] | None:
+    """The names edgex embedded: TFLite Metadata's associated files are a zip appended to the flatbuffer."""
+    if not zipfile.is_zipfile(path):
+        return None
+    with zipfile.ZipFile(path) as files:
+        names = files.namelist()
+        if "edgex_metadata.json" in names:
+            return json.loads(files.read("edgex_metadata.json"))["class_names"] or None
+        return files.read("labels.txt").decode().splitlines() if "labels.txt" in names else None
+
+
 class TFLiteClassifier:
     def __init__(self, path: Path, entry: dict[str, Any], threads: int, delegates: list[Any], label: str) -> None:
         interpreter_type, _, runtime = tflite_interpreter()
@@ -118,6 +134,7 @@ class TFLiteClassifier:
         )
         self.entry = entry
         self.runtime = f"{runtime} ({label})"
+        self.class_names = tflite_class_names(path)
         signatures = self.interpreter.get_signature_list()
         self.runner = self.interpreter.get_signature_runner(next(iter(signatures))) if signatures else None
         if self.runner is None:
@@ -141,8 +158,13 @@ class PteClassifier:
 
         from executorch.runtime import Runtime
 
-        self.method = Runtime.get().load_program(str(path)).load_method("forward")
+        program = Runtime.get().load_program(str(path))
+        self.method = program.load_method("forward")
         self.entry = entry
+        self.class_names = None
+        if "edgex_metadata" in program.method_names:  # a constant method: UTF-8 JSON as a uint8 tensor
+            encoded = program.load_method("edgex_metadata").execute([])[0]
+            self.class_names = json.loads(bytes(encoded.numpy().tobytes()).decode())["class_names"] or None
         self.runtime = f"executorch {version('executorch')} runtime"
 
     def scores(self, real: np.ndarray) -> np.ndarray:
@@ -207,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"no .tflite or .pte for model {args.model!r} / target {args.target!r} in {args.manifest}")
     classifier, notes = open_classifier(entries, args.manifest.parent, args.threads)
     entry, prep = classifier.entry, classifier.entry["preprocessing"]
-    classes = entry["classes"]
+    classes = classifier.class_names or entry["classes"]
+    labels_from = "artifact" if classifier.class_names else "manifest" if entry["classes"] else None
     results = []
     clock = time.perf_counter()
     for path in image_files(args.images):
@@ -218,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - clock
     if args.json:
         print(json.dumps({"artifact": entry["path"], "runtime": classifier.runtime, "notes": notes,
-                          "seconds": seconds, "results": results}))
+                          "labels_from": labels_from, "seconds": seconds, "results": results}))
     else:
         for note in notes:
             print(f"note: {note}", file=sys.stderr)

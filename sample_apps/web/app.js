@@ -2,7 +2,9 @@
 //
 // Everything the page needs to know about the model comes from dist/edgex-manifest.json: which file, its input
 // shape, layout and dtype, the I/O quantization parameters, the preprocessing (x = (pixel * scale - mean) / std)
-// and the class names. Query parameters:
+// and the class names. The class names are read from the .tflite itself when edgex embedded them (TFLite
+// Metadata: labels.txt and edgex_metadata.json in a zip appended to the flatbuffer); the manifest's list is the
+// fallback. Query parameters:
 //   manifest  URL of edgex-manifest.json            [dist/edgex-manifest.json]
 //   model     model id in the manifest              [the first with a runnable .tflite]
 //   target    build target id (cell) in the manifest [the first runnable one]
@@ -54,7 +56,8 @@ function inputTensor(rgba, prep, spec) {
     for (let x = 0; x < width; x++) {
       const pixel = (y * width + x) * 4;
       for (let c = 0; c < channels; c++) {
-        const value = channels === 1 ? rgba[pixel] : rgba[pixel + c];
+        const source = prep.channel_order === 'bgr' && c < 3 ? 2 - c : c; // models trained on OpenCV images
+        const value = channels === 1 ? rgba[pixel] : rgba[pixel + source];
         const mean = prep.mean[prep.mean.length === 1 ? 0 : c];
         const std = prep.std[prep.std.length === 1 ? 0 : c];
         const at = prep.layout === 'NCHW' ? (c * height + y) * width + x : (y * width + x) * channels + c;
@@ -77,6 +80,42 @@ function dequantize(values, spec) {
   return Array.from(values, (q) => (q - zeroPoint) * scale);
 }
 
+// The files of a zip appended to a .tflite (TFLite Metadata's associated files, stored uncompressed), by name.
+function appendedFiles(bytes) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const files = new Map();
+  let end = bytes.length - 22; // the end-of-central-directory record, before an optional comment
+  while (end >= 0 && view.getUint32(end, true) !== 0x06054b50) end--;
+  if (end < 0) return files;
+  const count = view.getUint16(end + 10, true);
+  const size = view.getUint32(end + 12, true);
+  const offset = view.getUint32(end + 16, true);
+  const shift = end - size - offset; // offsets are relative to where the archive starts
+  const decoder = new TextDecoder();
+  for (let i = 0, at = offset + shift; i < count; i++) {
+    const method = view.getUint16(at + 10, true);
+    const length = view.getUint32(at + 20, true);
+    const nameLength = view.getUint16(at + 28, true);
+    const skip = nameLength + view.getUint16(at + 30, true) + view.getUint16(at + 32, true);
+    const name = decoder.decode(bytes.subarray(at + 46, at + 46 + nameLength));
+    const local = view.getUint32(at + 42, true) + shift;
+    const data = local + 30 + view.getUint16(local + 26, true) + view.getUint16(local + 28, true);
+    if (method === 0) files.set(name, bytes.subarray(data, data + length));
+    at += 46 + skip;
+  }
+  return files;
+}
+
+function embeddedClassNames(bytes) {
+  const files = appendedFiles(bytes);
+  const decoder = new TextDecoder();
+  if (files.has('edgex_metadata.json')) {
+    const names = JSON.parse(decoder.decode(files.get('edgex_metadata.json'))).class_names;
+    return names && names.length ? names : null;
+  }
+  return files.has('labels.txt') ? decoder.decode(files.get('labels.txt')).trimEnd().split('\n') : null;
+}
+
 function addRow(url, scores, top1, classes) {
   const row = document.querySelector('#results tbody').insertRow();
   row.insertCell().textContent = url.split('/').pop();
@@ -97,7 +136,10 @@ async function main() {
 
   statusLine.textContent = 'loading LiteRT.js';
   await loadLiteRt(new URL(params.get('wasm') || 'node_modules/@litertjs/core/wasm/', location.href).href);
-  const model = await loadAndCompile(new URL(entry.path, manifestUrl).href, {accelerator: 'wasm'});
+  const modelUrl = new URL(entry.path, manifestUrl).href;
+  const embedded = embeddedClassNames(new Uint8Array(await (await fetch(modelUrl)).arrayBuffer()));
+  const classes = embedded || entry.classes;
+  const model = await loadAndCompile(modelUrl, {accelerator: 'wasm'});
   document.getElementById('model').textContent =
       `${entry.path}: ${entry.target} ${entry.quantization}, input ${inputSpec.dtype} ${prep.layout}, sha256 ${entry.sha256.slice(0, 12)}`;
 
@@ -113,11 +155,12 @@ async function main() {
     input.delete();
     outputs.forEach((tensor) => tensor.delete());
     const top1 = scores.indexOf(Math.max(...scores));
-    results.push({image: url.split('/').pop(), top1, scores});
-    addRow(url, scores, top1, entry.classes);
+    results.push({image: url.split('/').pop(), top1, label: classes ? classes[top1] : String(top1), scores});
+    addRow(url, scores, top1, classes);
   }
   model.delete();
-  window.edgexResults = {artifact: entry.path, sha256: entry.sha256, cell: entry.cell, results};
+  const labelsFrom = embedded ? 'artifact' : entry.classes ? 'manifest' : null;
+  window.edgexResults = {artifact: entry.path, sha256: entry.sha256, cell: entry.cell, labelsFrom, results};
   statusLine.textContent = `done: ${results.length} images classified with ${entry.path} on LiteRT.js (wasm)`;
   document.body.dataset.status = 'done';
 }
