@@ -153,20 +153,14 @@ def merge(paths: list[Path], out: Path) -> MergeResult:
     shards = [load_shard(path) for path in paths]
     cells = check_shards(shards)
     order = {cell: index for index, cell in enumerate(cells)}
-    out.mkdir(parents=True, exist_ok=True)
     entries: list[dict[str, Any]] = []
     for shard in shards:
-        _copy_cells(shard, out)
         own = set(shard.shard["cells"])
-        entries += [entry for entry in shard.manifest["artifacts"] if entry["cell"] in own]
+        entries += [_checked(entry, shard) for entry in shard.manifest["artifacts"] if entry["cell"] in own]
     entries.sort(key=lambda entry: order[entry["cell"]])  # stable: rows keep their order within a cell
-    for entry in entries:
-        path = inside(out, entry["path"], f"artifact {entry['path']}")
-        if not path.exists() or sha256_tree(path) != entry["sha256"]:
-            raise UsageError(
-                f"{entry['path']} of cell {entry['cell']}: missing or not the file its shard's manifest lists",
-                hint="upload each shard's whole out folder unchanged",
-            )
+    out.mkdir(parents=True, exist_ok=True)
+    for shard in shards:
+        _copy_cells(shard, out)
     manifest = {**shards[0].manifest, "artifacts": entries}
     write_text_atomic(out / MANIFEST_NAME, json.dumps(manifest, indent=2) + "\n")
     report_cells = sorted((cell for shard in shards for cell in shard.report["cells"]), key=lambda c: order[c["id"]])
@@ -187,6 +181,17 @@ def merge(paths: list[Path], out: Path) -> MergeResult:
     }
     write_text_atomic(out / BUILD_REPORT_NAME, json.dumps(report, indent=1) + "\n")
     return MergeResult(out, shards, report, len(entries))
+
+
+def _checked(entry: dict[str, Any], shard: ShardOutput) -> dict[str, Any]:
+    """A manifest row whose file is in the shard's folder with the listed sha256 (else the upload is damaged)."""
+    path = inside(shard.folder, entry["path"], f"artifact {entry['path']}")
+    if not path.exists() or sha256_tree(path) != entry["sha256"]:
+        raise UsageError(
+            f"{path}: missing or not the file {shard.folder / MANIFEST_NAME} lists for cell {entry['cell']}",
+            hint="upload each shard's whole out folder unchanged",
+        )
+    return entry
 
 
 def _non_deterministic(shards: list[ShardOutput]) -> set[str]:
