@@ -165,6 +165,10 @@ def test_two_shards_one_on_ray_merge_into_the_local_build(
     with _edited(shards[1] / "edgex-build.json") as report:
         report["shard"]["of"] = SHARDED
     _refused([built.out], refused, "not a shard (built without --shard)")
+    # An address no Ray answers at fails in seconds (Ray itself would retry for minutes).
+    unreachable = run_edgex(*build_args(tmp_path / "unreachable"), "--only", SHARDED[0], "--executor", "ray",
+                            "--ray-address", "127.0.0.1:1")
+    assert_one_line_error(unreachable, 2, "--ray-address 127.0.0.1:1: no Ray cluster answers there")
     artifact = shards[0] / manifest["artifacts"][[e["cell"] for e in manifest["artifacts"]].index(owned[0][0])]["path"]
     artifact.write_bytes(artifact.read_bytes() + b"\0")
     _refused(shards, refused, "missing or not the file")

@@ -9,6 +9,7 @@ driver (this process) plans, reads the cache, and writes the manifest and report
 
 from __future__ import annotations
 
+import socket
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +17,8 @@ from typing import Any
 from edgex.build.cells import CellJob, CellOutcome, execute
 from edgex.build.config import BuildConfig
 from edgex.errors import ExitCode, UsageError
+
+CONNECT_SECONDS = 5.0
 
 
 def run_cell(job: CellJob, root: str) -> CellOutcome:
@@ -35,6 +38,8 @@ def _connect(address: str | None) -> bool:
 
     if ray.is_initialized():  # an API caller's own cluster
         return False
+    if address not in (None, "auto", "local"):
+        _check_reachable(address)
     try:
         ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING, include_dashboard=False)
     except (ConnectionError, ValueError, RuntimeError) as exc:
@@ -43,6 +48,19 @@ def _connect(address: str | None) -> bool:
             hint="give the head's address (ray://HOST:10001, HOST:6379 or auto), or no address for a local Ray",
         ) from None
     return True
+
+
+def _check_reachable(address: str) -> None:
+    """Ray retries an address that does not answer for minutes; a TCP connect says so in seconds."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_SECONDS).close()
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror or str(exc) if isinstance(exc, OSError) else "expected HOST:PORT"
+        raise UsageError(
+            f"--ray-address {address}: no Ray cluster answers there ({reason})",
+            hint="give the head's address (ray://HOST:10001, HOST:6379 or auto), or no address for a local Ray",
+        ) from None
 
 
 def run_on_ray(
