@@ -103,6 +103,18 @@ def test_shards_partition_the_cells_deterministically_and_stably() -> None:
     assert_one_line_error(result, 2, "--shard", "expected K/N with 1 <= K <= N", "'3/2'")
 
 
+def test_executor_ray_without_ray_is_exit_4_with_the_install_hint(tmp_path: Path) -> None:
+    """Where ray is not installed (simulated: a None entry in sys.modules is how Python spells 'not importable')."""
+    without_ray = "import sys; sys.modules['ray'] = None; from edgex.cli import main; main()"
+    result = subprocess.run(
+        [sys.executable, "-c", without_ray, "build", "--config", str(EXAMPLE_CONFIG), "--out", str(tmp_path / "out"),
+         "--executor", "ray", "--only", "demo/tflite-int8"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert_one_line_error(result, 4, "--executor ray needs the Python package 'ray'", "pip install 'edgex[ray]'")
+    assert not (tmp_path / "out").exists()
+
+
 def test_two_shards_one_on_ray_merge_into_the_local_build(
     built: ExampleBuild, ray_address: str, tmp_path: Path
 ) -> None:
