@@ -178,6 +178,7 @@ def test_two_shards_one_on_ray_merge_into_the_local_build(
     with _edited(shards[1] / "edgex-build.json") as report:
         report["shard"]["of"] = SHARDED
     _refused([built.out], refused, "not a shard (built without --shard)")
+    _refused(shards, shards[0] / "edgex-manifest.json", "not a folder")
     # An address no Ray answers at fails in seconds (Ray itself would retry for minutes).
     unreachable = run_edgex(*build_args(tmp_path / "unreachable"), "--only", SHARDED[0], "--executor", "ray",
                             "--ray-address", "127.0.0.1:1")

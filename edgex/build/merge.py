@@ -150,6 +150,8 @@ def _copy_cells(shard: ShardOutput, out: Path) -> None:
 
 def merge(paths: list[Path], out: Path) -> MergeResult:
     """Check the shards, copy their cells into `out`, write its manifest and edgex-build.json there."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: not a folder", hint="name a folder for the merged build")
     shards = [load_shard(path) for path in paths]
     cells = check_shards(shards)
     order = {cell: index for index, cell in enumerate(cells)}
