@@ -33,11 +33,13 @@ def build_command(config_path: Path | None, only: tuple[str, ...], force: bool, 
     edgex build                       # the whole matrix, then dist/edgex-manifest.json
     edgex build --only demo/tflite-int8 --force
     edgex build -j 2 --junit dist/junit.xml --report-html dist/report.html
+    edgex build --shard 1/2           # one CI job's half; join with 'edgex report merge'
+    edgex build --executor ray --ray-address ray://head:10001
     """
     from rich.console import Console
 
     from edgex.build.config import find_config, load_config
-    from edgex.build.runner import Build, BuildOptions, build_report, select_cells
+    from edgex.build.runner import Build, BuildOptions, build_cells, build_report
     from edgex.build.view import BuildProgress, render
     from edgex.report.files import check_report_paths, write_text_atomic
     from edgex.report.junit import write_junit_runs
@@ -46,6 +48,7 @@ def build_command(config_path: Path | None, only: tuple[str, ...], force: bool, 
     debug = bool(options.pop("debug") or click.get_current_context().find_root().params.get("debug"))
     thresholds = [option for option in options_for(BUILD_COMMAND) if option.places == THRESHOLDS]
     overrides = {option.key: options.pop(option.name) for option in thresholds}
+    shard = options.pop("shard")
     config = load_config(find_config(config_path, Path.cwd()))
     given = {key: value for key, value in options.items() if value is not None}
     for key in ("out", "report_json", "report_html", "junit"):
@@ -54,7 +57,11 @@ def build_command(config_path: Path | None, only: tuple[str, ...], force: bool, 
     settings = replace(config.settings, **given)
     config = replace(config, settings=settings)
     build_options = BuildOptions(
-        only=only, force=force, overrides={k: v for k, v in overrides.items() if v is not None}, debug=debug
+        only=only,
+        force=force,
+        overrides={k: v for k, v in overrides.items() if v is not None},
+        debug=debug,
+        shard=shard,
     )
     console = Console(stderr=True)
     results = Console()
@@ -62,7 +69,7 @@ def build_command(config_path: Path | None, only: tuple[str, ...], force: bool, 
         results = Console(width=max(results.width, 200))
     report_json = settings.report_json or settings.out / "edgex-build.json"
     check_report_paths({"--report-json": report_json, "--junit": settings.junit, "--report-html": settings.report_html})
-    cells = [cell.id for cell in select_cells(config, only)]
+    cells = [cell.id for cell in build_cells(config, build_options)]
     with BuildProgress(console, cells) as progress:
         result = Build(config, build_options, progress.event, progress.done).run()
     document = build_report(result)
@@ -82,13 +89,29 @@ def build_command(config_path: Path | None, only: tuple[str, ...], force: bool, 
     return int(result.exit_code)
 
 
-@click.command("report")
+class ReportGroup(click.Group):
+    """`edgex report REPORTS...` renders, as it always has (the `render` subcommand); `edgex report merge ...`
+    and the other subcommands are dispatched by name."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = ["render", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group("report", cls=ReportGroup)
+def report_command() -> None:
+    """Render JSON reports as HTML / JUnit (`edgex report REPORTS...`, short for `edgex report render`), or merge
+    the outputs of sharded builds (`edgex report merge`)."""
+
+
+@report_command.command("render")
 @click.argument("reports", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--html", "html_path", type=click.Path(path_type=Path), help="Write a self-contained HTML page.")
 @click.option("--junit", type=click.Path(path_type=Path), help="Write JUnit XML (one testsuite per run).")
 @click.option("--title", default="edgex report", show_default=True, help="Page title.")
 @accept_debug
-def report_command(reports: tuple[Path, ...], html_path: Path | None, junit: Path | None, title: str) -> int:
+def render_command(reports: tuple[Path, ...], html_path: Path | None, junit: Path | None, title: str) -> int:
     """Turn JSON reports (--report-json of export/validate, or edgex-build.json) into HTML with plots and JUnit.
 
     \b
@@ -113,3 +136,45 @@ def report_command(reports: tuple[Path, ...], html_path: Path | None, junit: Pat
         write_junit_runs(runs, junit, title)
         click.echo(f"wrote {junit}")
     return 0
+
+
+@report_command.command("merge")
+@click.argument("shards", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="Folder for the merged build: cell folders, edgex-manifest.json, edgex-build.json.")
+@click.option("--html", "html_path", type=click.Path(path_type=Path), help="Also write the HTML report here.")
+@click.option("--junit", type=click.Path(path_type=Path), help="Also write JUnit XML here.")
+@accept_debug
+def merge_command(shards: tuple[Path, ...], out: Path, html_path: Path | None, junit: Path | None) -> int:
+    """Join the out folders of `edgex build --shard K/N` jobs into one: the same artifacts, manifest and reports as
+    one machine's build. SHARDS are each shard's edgex-build.json (or its folder). Exits with the merged build's
+    code (0 pass, 1 parity failed, 3 conversion failed, ...); 2 when shards overlap, miss or do not match.
+
+    \b
+    edgex report merge shard-1/edgex-build.json shard-2/edgex-build.json --out dist/build --junit dist/junit.xml
+    """
+    from edgex.build.manifest import MANIFEST_NAME
+    from edgex.build.merge import BUILD_REPORT_NAME, merge
+    from edgex.report.files import check_report_paths
+    from edgex.report.junit import write_junit_runs
+    from edgex.report.runs import runs_of
+
+    check_report_paths({"--html": html_path, "--junit": junit})
+    result = merge(list(shards), out.resolve())
+    written = [result.out / MANIFEST_NAME, result.out / BUILD_REPORT_NAME]
+    runs = runs_of(result.report, str(written[1]))
+    if junit is not None:
+        write_junit_runs(runs, junit)
+        written.append(junit)
+    if html_path is not None:
+        from edgex.report.html import write_html_runs
+
+        write_html_runs(runs, html_path, "edgex build (merged shards)")
+        written.append(html_path)
+    cells = len(result.report["cells"])
+    click.echo(f"merged {len(result.shards)} shards: {cells} cells, {result.artifacts} artifacts into {result.out}")
+    for path in written:
+        click.echo(f"wrote {path}")
+    code = result.exit_code
+    click.echo(f"{'PASS' if code == 0 else 'FAIL'} exit {int(code)}")
+    return int(code)

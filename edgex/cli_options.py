@@ -50,7 +50,7 @@ def click_option(option: Option, command: str) -> Callable[[Callable[..., Any]],
         settings.update(type=SpecType(option.kind), multiple=option.multiple)
         if option.default is not None and not overrides_file:
             settings.update(default=option.default, show_default=True)
-    if overrides_file:
+    if overrides_file and option.places:
         what = "thresholds" if set(option.places) == set(THRESHOLDS) else option.key
         settings["help"] = f"{option.help} [overrides the build file's {what}]"
     return click.option(*option.flags, option.name, **settings)

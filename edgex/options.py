@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from edgex.build.shard import Shard
     from edgex.sources import DynamicDim
 
 # Where a key lives in edgex.toml: a top-level table, or a sub-table of a model or target entry.
@@ -251,6 +252,20 @@ def _numeric(value: Any) -> bool:
     return isinstance(value, int | float | bool)
 
 
+@dataclass(frozen=True)
+class ShardKind(Kind):
+    """K/N: the K-th of N shares of the build matrix (edgex/build/shard.py)."""
+
+    metavar = "K/N"
+
+    def file(self, value: Any) -> Shard:
+        from edgex.build.shard import Shard
+
+        if not isinstance(value, str):
+            raise ValueError(f"expected K/N with 1 <= K <= N, e.g. 1/2, got {describe(value)}")
+        return Shard.parse(value)
+
+
 _UNSAFE_NAME = re.compile(r"[/\\:\x00-\x1f]")
 
 
@@ -475,6 +490,15 @@ OPTIONS: tuple[Option, ...] = (
     Option("check_determinism", Flag(), "Export every cell a second time and compare sha256s (reported per cell).",
            ("--check-determinism/--no-check-determinism",), (BUILD,), commands=(), build_flag=True,
            file_only="determinism is measured per build cell; export a second time and compare by hand"),
+    Option("shard", ShardKind(), "Build only shard K of N (1-based): a deterministic, balanced share of the cells, "
+           "for CI matrices; join the shards with 'edgex report merge'.", ("--shard",), commands=(), build_flag=True,
+           cli_only="a shard is one CI job's share of one matrix: each job names its own, the file describes them all"),
+    Option("executor", Choice(("local", "ray")), "Where cells run: 'local' processes (-j) or Ray tasks (needs "
+           "edgex[ray]) [default: local].", ("--executor",), (BUILD,), commands=(), build_flag=True,
+           file_only="an export is one model; its targets run one after another"),
+    Option("ray_address", Text(), "Ray cluster to run cells on, e.g. ray://head:10001 or auto [default: "
+           "$RAY_ADDRESS, else a local Ray started for the build].", ("--ray-address",), (BUILD,), commands=(),
+           build_flag=True, file_only="an export runs in this process; cells are what a build spreads out"),
     # Reports.
     Option("report_json", PathKind(), "Write the JSON report here [build: OUT/edgex-build.json].",
            ("--report-json",), (BUILD,), commands=(*_REPORTS, DEBUG), build_flag=True),

@@ -54,6 +54,8 @@ class BuildSettings:
     report_html: Path | None = None
     report_json: Path | None = None  # default: <out>/edgex-build.json
     check_determinism: bool = False
+    executor: str = "local"  # 'local' (processes, --jobs) or 'ray' (edgex/build/ray_executor.py)
+    ray_address: str | None = None  # None: $RAY_ADDRESS, else a local Ray started for the build
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,8 @@ from edgex.build.cells import STATE_FILE, CellJob, CellOutcome, execute, execute
 from edgex.build.config import BuildConfig, Cell
 from edgex.build.fingerprint import Fingerprint, edgex_code_digest, fingerprint
 from edgex.build.manifest import LABELS_NAME, MANIFEST_NAME, SCHEMA, artifact_entries
-from edgex.errors import ExitCode, UsageError
+from edgex.build.shard import Shard
+from edgex.errors import ExitCode, UsageError, require_module
 from edgex.report.files import write_text_atomic
 from edgex.suggest import did_you_mean
 from edgex.workers import die_with_parent
@@ -44,6 +45,7 @@ class BuildOptions:
     force: bool = False
     overrides: dict[str, float] = field(default_factory=dict)
     debug: bool = False
+    shard: Shard | None = None  # build only this share of the selected cells (CI matrices)
 
 
 @dataclass
@@ -94,23 +96,29 @@ class CellResult:
         return bool(rows) and missing_tool
 
 
+def matrix_exit_code(cells: list[tuple[str, int, bool]]) -> ExitCode:
+    """(status, exit code, counted) per cell -> the build's code; as for one export, conversion failures (highest
+    code) outrank parity failures. Shared by a build and `edgex report merge`."""
+    counted = [(status, code) for status, code, is_counted in cells if is_counted]
+    failed = [code for status, code in counted if status == "export_failed"]
+    if failed:
+        return ExitCode(max(failed))
+    if any(status == "parity_failed" for status, _ in counted):
+        return ExitCode.PARITY_FAILED
+    return ExitCode.OK
+
+
 @dataclass
 class BuildResult:
     config: BuildConfig
     cells: list[CellResult]
     started: str
     seconds: float
+    shard: dict[str, Any] | None = None  # see shard_record
 
     @property
     def exit_code(self) -> ExitCode:
-        """As for one export: conversion failures (highest code) outrank parity failures."""
-        counted = [c for c in self.cells if not c.forgiven]
-        failed = [c.exit_code for c in counted if c.status == "export_failed"]
-        if failed:
-            return ExitCode(max(failed))
-        if any(c.status == "parity_failed" for c in counted):
-            return ExitCode.PARITY_FAILED
-        return ExitCode.OK
+        return matrix_exit_code([(c.status, c.exit_code, not c.forgiven) for c in self.cells])
 
     @property
     def verdict(self) -> str:
@@ -132,6 +140,27 @@ def select_cells(config: BuildConfig, only: tuple[str, ...]) -> list[Cell]:
             raise UsageError(f"--only {pattern}: no such cell", hint=did_you_mean(pattern, [c.id for c in cells]))
         chosen += [cell for cell in matched if cell not in chosen]
     return [cell for cell in cells if cell in chosen]  # file order
+
+
+def build_cells(config: BuildConfig, options: BuildOptions) -> list[Cell]:
+    """The cells this run covers: --only's selection, then the --shard share of it."""
+    cells = select_cells(config, options.only)
+    if options.shard is None:
+        return cells
+    return options.shard.select(cells, [cell.id for cell in cells])
+
+
+def shard_record(config: BuildConfig, options: BuildOptions) -> dict[str, Any] | None:
+    """What `edgex report merge` checks the shards against: which share this is, of which cells of which file."""
+    if options.shard is None:
+        return None
+    return {
+        "index": options.shard.index,
+        "count": options.shard.count,
+        "of": [cell.id for cell in select_cells(config, options.only)],
+        "cells": [cell.id for cell in build_cells(config, options)],
+        "config_sha256": sha256_tree(config.path),
+    }
 
 
 def cell_dir(config: BuildConfig, cell: Cell) -> Path:
@@ -205,7 +234,7 @@ class Build:
         code = edgex_code_digest()
         cached: list[CellResult] = []
         jobs: list[tuple[CellJob, Fingerprint, str, dict[str, Any] | None]] = []
-        for cell in select_cells(self.config, self.options.only):
+        for cell in build_cells(self.config, self.options):
             folder = cell_dir(self.config, cell)
             current = fingerprint(cell, settings, self.options.overrides, code, self.config.root)
             previous = read_state(folder)
@@ -243,6 +272,8 @@ class Build:
         # finds them); workers and -j processes inherit this path.
         if str(self.config.root) not in sys.path:
             sys.path.insert(0, str(self.config.root))
+        if self.config.settings.executor == "ray":
+            require_module("ray", "ray", "--executor ray")
         started = datetime.now(UTC).isoformat(timespec="seconds")
         clock = time.perf_counter()
         sweep_temps(self.config.settings.out)  # what a killed build left (cells sweep their own folders)
@@ -266,14 +297,19 @@ class Build:
             self._save_state(job.out_dir, result, started)
             results[job.cell.id] = result
             self.on_done(result)
-        ordered = [results[cell.id] for cell in select_cells(self.config, self.options.only)]
-        build = BuildResult(self.config, ordered, started, time.perf_counter() - clock)
+        ordered = [results[cell.id] for cell in build_cells(self.config, self.options)]
+        shard = shard_record(self.config, self.options)
+        build = BuildResult(self.config, ordered, started, time.perf_counter() - clock, shard)
         self.write_manifest()
         return build
 
     def _run_jobs(self, jobs: list[CellJob]) -> dict[str, CellOutcome]:
         if not jobs:
             return {}
+        if self.config.settings.executor == "ray":
+            from edgex.build.ray_executor import run_on_ray
+
+            return run_on_ray(jobs, self.config, self._announce, self.on_event)
         workers = min(self.config.settings.jobs, len(jobs))
         if workers <= 1:
             return {
@@ -394,6 +430,7 @@ def build_report(result: BuildResult) -> dict[str, Any]:
         "seconds": result.seconds,
         "edgex": __version__,
         "non_deterministic": result.non_deterministic(),
+        **({"shard": result.shard} if result.shard else {}),
         "cells": [
             {
                 "id": c.cell.id,
