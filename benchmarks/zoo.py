@@ -197,6 +197,7 @@ def _ordered(table: dict[tuple[str, str, str], Cell]) -> list[Cell]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", action="append", help="model name (repeatable)")
+    parser.add_argument("--route", action="append", help="only this route (repeatable) [every route of the model]")
     parser.add_argument("--quick", action="store_true", help="one model per source framework, fp32 to tflite")
     parser.add_argument("--mode", action="append", choices=sorted(MODE_FLAG), help="fp32 and/or int8 [both]")
     parser.add_argument("--fresh", action="store_true", help="drop the cells of earlier runs kept in the JSON table")
@@ -216,6 +217,7 @@ def main() -> None:
     plan = [p for p in plan if "fp32" in modes] + [
         (m, r, "int8") for m in models for r in m.int8_routes if "int8" in modes
     ]
+    plan = [p for p in plan if not args.route or p[1] in args.route]
     output = Path(args.output)
     table = {} if args.fresh else _load_cells(output.with_suffix(".json"))
     command = "python benchmarks/zoo.py " + " ".join(sys.argv[1:])
