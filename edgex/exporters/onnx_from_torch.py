@@ -15,6 +15,9 @@ from edgex.registry import Registry
 from edgex.workers import short_message
 
 OPSET = 18
+# The TorchScript-based fallback writes opset 17: what onnx2torch and onnx2tf read without a version conversion
+# (onnx's converter cannot step models with If/Loop subgraphs, such as silero-vad's).
+TORCHSCRIPT_OPSET = 17
 
 
 def register(registry: Registry) -> None:
@@ -59,8 +62,14 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
                 f"torch.onnx.export failed: {short_message(exc)}", hint="--debug shows the full error"
             ) from None
         how = _torchscript_export(model.module, model.examples, model.input_names, output_names, request, exc)
+        root = exc
+        while root.__cause__ is not None:  # the exporter wraps torch.export's error, which names the problem
+            root = root.__cause__
         return ConversionOutcome(
-            notes=[f"ONNX opset {OPSET}", f"TorchScript-based exporter ({how}); torch.export: {short_message(exc)}"]
+            notes=[
+                f"ONNX opset {TORCHSCRIPT_OPSET}",
+                f"TorchScript-based exporter ({how}); torch.export: {short_message(root)}",
+            ]
         )
     return ConversionOutcome(notes=[f"ONNX opset {OPSET}"])
 
@@ -94,7 +103,7 @@ def _torchscript_export(
                 dynamo=False,
                 input_names=inputs,
                 output_names=outputs,
-                opset_version=OPSET,
+                opset_version=TORCHSCRIPT_OPSET,
             )
             return how
         except Exception as exc:  # noqa: BLE001
