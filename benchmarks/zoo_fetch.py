@@ -52,6 +52,14 @@ PACKAGES = (
         "0.4.0",
         ("basic_pitch/saved_models/icassp_2022/nmp.onnx", "basic_pitch/saved_models/icassp_2022/nmp/"),
     ),
+    Package(  # 0.4.0 is the last release that ships its models in the wheel (later ones download them)
+        "openwakeword",
+        "0.4.0",
+        tuple(
+            f"openwakeword/resources/models/{name}.onnx"
+            for name in ("melspectrogram", "embedding_model", "hey_jarvis_v0.1")
+        ),
+    ),
 )
 
 # Runs with the cache's mtcnn and lz4 on sys.path: build ONet as mtcnn does, load its weights, save a plain

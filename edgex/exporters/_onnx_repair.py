@@ -164,6 +164,34 @@ def _sanitize_names(model: Any) -> Repair | None:
     return Repair("sanitize-names", f"{len(renamed)} names made TensorFlow-safe (e.g. {example!r})")
 
 
+def _computed_clip_bounds(model: Any) -> Repair | None:
+    """Clip whose min/max is computed in the graph (a log-mel's `max - top_db` floor), which onnx2torch refuses
+    ("Dynamic value of min/max"): the same values as Max(x, min) then Min(., max)."""
+    from onnx import helper
+
+    constants = {init.name for init in model.graph.initializer}
+    rewritten = 0
+    nodes = []
+    for node in model.graph.node:
+        bounds = list(node.input[1:]) + [""] * (3 - len(node.input))
+        if node.op_type != "Clip" or all(not b or b in constants for b in bounds):
+            nodes.append(node)
+            continue
+        value = node.input[0]
+        for op, bound in (("Max", bounds[0]), ("Min", bounds[1])):
+            if bound:
+                step = f"{node.output[0]}__{op.lower()}"
+                nodes.append(helper.make_node(op, [value, bound], [step], name=f"{node.name}_{op.lower()}"))
+                value = step
+        nodes.append(helper.make_node("Identity", [value], list(node.output), name=node.name))
+        rewritten += 1
+    if not rewritten:
+        return None
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    return Repair("clip-bounds", f"{rewritten} Clip node(s) with computed bounds as Max/Min")
+
+
 def repair(
     source: Path,
     output: Path,
@@ -180,7 +208,7 @@ def repair(
     model, downgraded = _downgrade_opset(model, max_opset)
     repairs.append(downgraded)
     model, simplified = _simplify(model)
-    repairs += [simplified, _constants_to_initializers(model)]
+    repairs += [simplified, _constants_to_initializers(model), _computed_clip_bounds(model)]
     if sanitize_names:
         repairs.append(_sanitize_names(model))
     onnx.save(model, str(output))

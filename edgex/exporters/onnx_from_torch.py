@@ -62,7 +62,7 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
                 f"torch.onnx.export failed: {short_message(exc)}", hint="--debug shows the full error"
             ) from None
         how = _torchscript_export(model.module, model.examples, model.input_names, output_names, request, exc)
-        root = exc
+        root: BaseException = exc
         while root.__cause__ is not None:  # the exporter wraps torch.export's error, which names the problem
             root = root.__cause__
         return ConversionOutcome(
