@@ -192,6 +192,77 @@ def _computed_clip_bounds(model: Any) -> Repair | None:
     return Repair("clip-bounds", f"{rewritten} Clip node(s) with computed bounds as Max/Min")
 
 
+def _static_type(value: Any) -> tuple[int, tuple[int, ...]] | None:
+    tensor = value.type.tensor_type
+    dims = tuple(d.dim_value if d.HasField("dim_value") else -1 for d in tensor.shape.dim)
+    return (tensor.elem_type, dims) if tensor.HasField("shape") and all(d >= 0 for d in dims) else None
+
+
+def _branches_as_where(model: Any) -> Repair | None:
+    """If nodes whose two branches are plain graphs (no nested control flow) with outputs of the same static type
+    and shape: both branches inlined and the result picked with Where (openwakeword's verifier head, which
+    onnx2torch cannot convert and onnx2tf mis-resolves). Branch outputs are computed for both conditions, which
+    only costs time; branches with different output shapes (silero-vad's Squeeze-or-not) are left alone."""
+    import numpy as np
+    from onnx import helper, numpy_helper, shape_inference
+
+    typed = shape_inference.infer_shapes(model)
+    known = {v.name: v for v in [*typed.graph.value_info, *typed.graph.input, *typed.graph.output]}
+    nodes: list[Any] = []
+    rewritten = 0
+    for index, node in enumerate(typed.graph.node):
+        branches = {a.name: a.g for a in node.attribute if a.name in ("then_branch", "else_branch")}
+        nested = any(n.op_type in ("If", "Loop", "Scan") for b in branches.values() for n in b.node)
+        if node.op_type != "If" or len(branches) != 2 or nested:
+            nodes.append(model.graph.node[index])
+            continue
+        then_graph, else_graph = branches["then_branch"], branches["else_branch"]
+        types = [[_static_type(o) for o in g.output] for g in (then_graph, else_graph)]
+        outer = [_static_type(known[o]) if o in known else None for o in node.output]
+        if types[0] != types[1] or None in types[0] or types[0] != outer:
+            nodes.append(model.graph.node[index])
+            continue
+        prefix = node.name or f"if_{index}"
+        picked = []
+        for tag, graph in (("then", then_graph), ("else", else_graph)):
+            local = {o for n in graph.node for o in n.output} | {i.name for i in graph.initializer}
+            rename = {name: f"{prefix}__{tag}__{name}" for name in local}
+            for init in graph.initializer:
+                model.graph.initializer.append(numpy_helper.from_array(numpy_helper.to_array(init), rename[init.name]))
+            for inner in graph.node:
+                copy = helper.make_node(
+                    inner.op_type,
+                    [rename.get(i, i) for i in inner.input],
+                    [rename.get(o, o) for o in inner.output],
+                    name=f"{prefix}__{tag}__{inner.name}",
+                    domain=inner.domain,
+                )
+                copy.attribute.extend(inner.attribute)
+                nodes.append(copy)
+            picked.append([rename.get(o.name, o.name) for o in graph.output])
+        condition = node.input[0]
+        condition_type = _static_type(known[condition]) if condition in known else None
+        if condition_type is None or condition_type[1]:  # a one-element tensor of rank > 0: Where would broadcast it
+            scalar_shape, condition = f"{prefix}__scalar_shape", f"{prefix}__condition"
+            model.graph.initializer.append(numpy_helper.from_array(np.zeros((0,), dtype=np.int64), scalar_shape))
+            nodes.append(helper.make_node("Reshape", [node.input[0], scalar_shape], [condition], name=condition))
+        for position, output in enumerate(node.output):
+            nodes.append(
+                helper.make_node(
+                    "Where",
+                    [condition, picked[0][position], picked[1][position]],
+                    [output],
+                    name=f"{prefix}__where_{position}",
+                )
+            )
+        rewritten += 1
+    if not rewritten:
+        return None
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    return Repair("if-to-where", f"{rewritten} If node(s) with same-shape branches computed both ways, picked by Where")
+
+
 def repair(
     source: Path,
     output: Path,
@@ -208,7 +279,7 @@ def repair(
     model, downgraded = _downgrade_opset(model, max_opset)
     repairs.append(downgraded)
     model, simplified = _simplify(model)
-    repairs += [simplified, _constants_to_initializers(model), _computed_clip_bounds(model)]
+    repairs += [simplified, _constants_to_initializers(model), _computed_clip_bounds(model), _branches_as_where(model)]
     if sanitize_names:
         repairs.append(_sanitize_names(model))
     onnx.save(model, str(output))
