@@ -179,9 +179,13 @@ def write_results_section(cells: list[Cell], path: Path = RESULTS) -> None:
 
 def _load_cells(path: Path) -> dict[tuple[str, str, str], Cell]:
     """Cells of earlier runs, so `--only MODEL` reruns one model and keeps the rest of the table."""
-    known = {m.name for m in MODELS}
+    known = {m.name: m for m in MODELS}
     rows = json.loads(path.read_text()) if path.exists() else []
-    return {(r["model"], r["route"], r["mode"]): Cell(**r) for r in rows if r["model"] in known}
+    cells = {(r["model"], r["route"], r["mode"]): Cell(**r) for r in rows if r["model"] in known}
+    for cell in cells.values():  # upstream notes are kept in MODELS, which may be newer than the run
+        note = known[cell.model].upstream.get(f"{cell.route}/{cell.mode}", "")
+        cell.upstream = note if cell.verdict != "passed" else ""
+    return cells
 
 
 def _save_cells(table: dict[tuple[str, str, str], Cell], path: Path) -> None:

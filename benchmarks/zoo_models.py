@@ -297,6 +297,12 @@ MODELS: tuple[ZooModel, ...] = (
         "silero-vad",
         silero_ts_inputs,
         FP32_ROUTES,
+        upstream={
+            # torch.export refuses ScriptModules; the ONNX fallback (TorchScript-based export) then meets the
+            # ONNX LSTM, which onnx2torch lacks and onnx2tf mis-converts (initial_state).
+            "executorch/fp32": "pytorch/pytorch#135302; ENOT-AutoDL/onnx2torch#136",
+            "tflite/fp32": "pytorch/pytorch#135302; ENOT-AutoDL/onnx2torch#136; onnx2tf LSTM: none found",
+        },
     ),
     ZooModel(
         "basic-pitch",
@@ -307,7 +313,10 @@ MODELS: tuple[ZooModel, ...] = (
         ("tflite", "executorch", "pytorch-lite"),
         calib_count=8,
         val_count=4,
-        upstream={"tflite/fp32": "PINTO0309/onnx2tf#782"},
+        # onnx2tf mis-transposes the tf2onnx CQT front end (324 vs 309 at cq_t2010v2_1/mul_1, also with
+        # keep_shape_absolutely_input_names); litert-torch: tfl.transpose perm rank on onnx2torch's Pad. The
+        # SavedModel of the same network (basic-pitch-sm) converts.
+        upstream={"tflite/fp32": "none found (see basic-pitch-sm)"},
     ),
     ZooModel(
         "basic-pitch-sm",
