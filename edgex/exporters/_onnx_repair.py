@@ -167,9 +167,10 @@ def _sanitize_names(model: Any) -> Repair | None:
 def _computed_clip_bounds(model: Any) -> Repair | None:
     """Clip whose min/max is computed in the graph (a log-mel's `max - top_db` floor), which onnx2torch refuses
     ("Dynamic value of min/max"): the same values as Max(x, min) then Min(., max)."""
-    from onnx import helper
+    import numpy as np
+    from onnx import helper, numpy_helper
 
-    constants = {init.name for init in model.graph.initializer}
+    constants = {init.name: init for init in model.graph.initializer}
     rewritten = 0
     nodes = []
     for node in model.graph.node:
@@ -179,11 +180,23 @@ def _computed_clip_bounds(model: Any) -> Repair | None:
             continue
         value = node.input[0]
         for op, bound in (("Max", bounds[0]), ("Min", bounds[1])):
-            if bound:
+            if bound and bound not in constants:
                 step = f"{node.output[0]}__{op.lower()}"
                 nodes.append(helper.make_node(op, [value, bound], [step], name=f"{node.name}_{op.lower()}"))
                 value = step
-        nodes.append(helper.make_node("Identity", [value], list(node.output), name=node.name))
+        # A constant bound stays a Clip (Min with +inf would reach code that reads it as an int); onnx2torch needs
+        # both bounds then, so the missing one is an infinite constant of the same type.
+        fixed = [b if b in constants else "" for b in bounds[:2]]
+        if any(fixed):
+            known = constants[next(b for b in fixed if b)]
+            for position, sign in ((0, -1), (1, 1)):
+                if not fixed[position]:
+                    fixed[position] = f"{node.name or node.output[0]}__unbounded_{position}"
+                    infinite = np.array(sign * np.inf, dtype=numpy_helper.to_array(known).dtype)
+                    model.graph.initializer.append(numpy_helper.from_array(infinite, fixed[position]))
+            nodes.append(helper.make_node("Clip", [value, *fixed], list(node.output), name=node.name))
+        else:
+            nodes.append(helper.make_node("Identity", [value], list(node.output), name=node.name))
         rewritten += 1
     if not rewritten:
         return None
@@ -203,7 +216,6 @@ def _branches_as_where(model: Any) -> Repair | None:
     and shape: both branches inlined and the result picked with Where (openwakeword's verifier head, which
     onnx2torch cannot convert and onnx2tf mis-resolves). Branch outputs are computed for both conditions, which
     only costs time; branches with different output shapes (silero-vad's Squeeze-or-not) are left alone."""
-    import numpy as np
     from onnx import helper, numpy_helper, shape_inference
 
     typed = shape_inference.infer_shapes(model)
@@ -242,10 +254,11 @@ def _branches_as_where(model: Any) -> Repair | None:
             picked.append([rename.get(o.name, o.name) for o in graph.output])
         condition = node.input[0]
         condition_type = _static_type(known[condition]) if condition in known else None
-        if condition_type is None or condition_type[1]:  # a one-element tensor of rank > 0: Where would broadcast it
-            scalar_shape, condition = f"{prefix}__scalar_shape", f"{prefix}__condition"
-            model.graph.initializer.append(numpy_helper.from_array(np.zeros((0,), dtype=np.int64), scalar_shape))
-            nodes.append(helper.make_node("Reshape", [node.input[0], scalar_shape], [condition], name=condition))
+        # A one-element condition broadcasts over the outputs unless its rank is higher (then it is squeezed); with
+        # the same rank as the outputs (openwakeword's [1, 1] score), a batch picks per sample.
+        if condition_type is None or len(condition_type[1]) > min(len(t[1]) for t in types[0] if t is not None):
+            condition = f"{prefix}__condition"
+            nodes.append(helper.make_node("Squeeze", [node.input[0]], [condition], name=condition))
         for position, output in enumerate(node.output):
             nodes.append(
                 helper.make_node(
