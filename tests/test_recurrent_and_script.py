@@ -27,7 +27,7 @@ class Tagger(torch.nn.Module):
 
 def build():
     torch.manual_seed(0)
-    return Tagger().eval(), (torch.zeros(1, 120, 8),)
+    return Tagger().eval(), (torch.zeros(1, 60, 8),)
 """
 
 SCRIPTED_CHILD_FACTORY = """
@@ -89,13 +89,13 @@ def _export(tmp_path: Path, factory: Path, target: str, data: np.ndarray) -> tup
 @covers("executorch")
 def test_lstm_is_exported_as_a_loop_not_unrolled(tmp_path) -> None:
     factory = _write(tmp_path, "tagger.py", LSTM_FACTORY)
-    frames = np.random.default_rng(0).normal(size=(6, 120, 8)).astype(np.float32)
+    frames = np.random.default_rng(0).normal(size=(6, 60, 8)).astype(np.float32)
     code, output, row = _export(tmp_path, factory, "executorch", frames)
     assert code == 0, output
     delegation = row["details"]["delegation"]
     assert delegation["scan_loops"] == ["lstm"]
     assert "LSTM layers run as a loop" in output
-    # Unrolled, 2 layers x 120 steps are ~5000 edge nodes; as a loop the graph stays small.
+    # Unrolled, 2 layers x 60 steps are ~2500 edge nodes; as a loop the graph stays small.
     assert delegation["delegated_nodes"] + delegation["non_delegated_nodes"] < 200
     cosine = next(c for c in row["parity"]["checks"] if c["name"].startswith("cosine"))
     assert cosine["value"] > 0.99999
