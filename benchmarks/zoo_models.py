@@ -364,6 +364,7 @@ MODELS: tuple[ZooModel, ...] = (
         "openwakeword",
         oww_embedding_inputs,
         ("tflite", "executorch", "pytorch-lite"),
+        INT8_ROUTES,
     ),
     ZooModel(
         "oww-hey-jarvis",
