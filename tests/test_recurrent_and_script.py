@@ -1,4 +1,4 @@
-"""Models that torch.export handles badly: a long LSTM (ExecuTorch unrolls it) and a TorchScript submodule
+"""Models that torch.export handles badly: a long LSTM and GRU (ExecuTorch unrolls them) and a TorchScript submodule
 (torch.export refuses it; ONNX goes through the TorchScript-based exporter)."""
 
 from __future__ import annotations
@@ -18,11 +18,13 @@ class Tagger(torch.nn.Module):
     def __init__(self):
         super().__init__()
         self.lstm = torch.nn.LSTM(8, 16, 2, batch_first=True)
+        self.gru = torch.nn.GRU(16, 8)
         self.head = torch.nn.Linear(16, 3)
 
     def forward(self, frames):
         steps, (hidden, _) = self.lstm(frames)
-        return self.head(hidden[-1]) + steps.mean(dim=1)[:, :3]
+        smoothed, last = self.gru(steps.transpose(0, 1))
+        return self.head(hidden[-1]) + smoothed.mean(dim=0)[:, :3] + last[0, :, :3]
 
 
 def build():
@@ -87,15 +89,15 @@ def _export(tmp_path: Path, factory: Path, target: str, data: np.ndarray) -> tup
 
 
 @covers("executorch")
-def test_lstm_is_exported_as_a_loop_not_unrolled(tmp_path) -> None:
+def test_lstm_and_gru_are_exported_as_loops_not_unrolled(tmp_path) -> None:
     factory = _write(tmp_path, "tagger.py", LSTM_FACTORY)
     frames = np.random.default_rng(0).normal(size=(6, 60, 8)).astype(np.float32)
     code, output, row = _export(tmp_path, factory, "executorch", frames)
     assert code == 0, output
     delegation = row["details"]["delegation"]
-    assert delegation["scan_loops"] == ["lstm"]
-    assert "LSTM layers run as a loop" in output
-    # Unrolled, 2 layers x 60 steps are ~2500 edge nodes; as a loop the graph stays small.
+    assert delegation["scan_loops"] == ["lstm", "gru"]
+    assert "recurrent layers run as a loop" in output
+    # Unrolled, 3 layers x 60 steps are ~3500 edge nodes; as loops the graph stays small.
     assert delegation["delegated_nodes"] + delegation["non_delegated_nodes"] < 200
     cosine = next(c for c in row["parity"]["checks"] if c["name"].startswith("cosine"))
     assert cosine["value"] > 0.99999

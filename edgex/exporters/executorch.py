@@ -285,7 +285,7 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
     if scanned:
         summary["scan_loops"] = scanned
         outcome.notes.append(
-            f"LSTM layers run as a loop (not unrolled), recurrent step on portable kernels: {', '.join(scanned)}"
+            f"recurrent layers run as a loop (not unrolled), recurrent step on portable kernels: {', '.join(scanned)}"
         )
     if excluded:
         summary["excluded_ops"] = excluded
