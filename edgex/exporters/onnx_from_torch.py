@@ -1,6 +1,13 @@
-"""PyTorch (factory / .pt2) -> ONNX with torch.onnx.export's dynamo exporter (needs onnxscript)."""
+"""PyTorch (factory / .pt2) -> ONNX with torch.onnx.export's dynamo exporter (needs onnxscript).
+
+When torch.export cannot capture the model (a TorchScript submodule such as silero-vad's: its parameters are not
+nn.Parameter instances), the TorchScript-based exporter (dynamo=False) is tried: on the module as traced, else on
+the module compiled by torch.jit.script (a wrapper that calls a scripted module's other methods cannot be traced).
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from edgex.errors import ConversionError
 from edgex.exporters import ConversionOutcome, ConversionRequest, Converter
@@ -8,6 +15,9 @@ from edgex.registry import Registry
 from edgex.workers import short_message
 
 OPSET = 18
+# The TorchScript-based fallback writes opset 17: what onnx2torch and onnx2tf read without a version conversion
+# (onnx's converter cannot step models with If/Loop subgraphs, such as silero-vad's).
+TORCHSCRIPT_OPSET = 17
 
 
 def register(registry: Registry) -> None:
@@ -47,7 +57,58 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
         assert program is not None  # None only without dynamo=True
         program.save(str(request.output))
     except Exception as exc:  # noqa: BLE001 - exporter errors come in many types
-        raise ConversionError(
-            f"torch.onnx.export failed: {short_message(exc)}", hint="--debug shows the full error"
-        ) from None
+        if model.exported is not None:
+            raise ConversionError(
+                f"torch.onnx.export failed: {short_message(exc)}", hint="--debug shows the full error"
+            ) from None
+        how = _torchscript_export(model.module, model.examples, model.input_names, output_names, request, exc)
+        root: BaseException = exc
+        while root.__cause__ is not None:  # the exporter wraps torch.export's error, which names the problem
+            root = root.__cause__
+        return ConversionOutcome(
+            notes=[
+                f"ONNX opset {TORCHSCRIPT_OPSET}",
+                f"TorchScript-based exporter ({how}); torch.export: {short_message(root)}",
+            ]
+        )
     return ConversionOutcome(notes=[f"ONNX opset {OPSET}"])
+
+
+def _not_symbolic(graph: Any, value: Any) -> Any:
+    """`not x` on an int (TorchScript's aten::__not_), which the stock symbolic refuses: x == 0."""
+    import torch
+    from torch.onnx.symbolic_helper import _is_bool
+
+    if _is_bool(value):
+        return graph.op("Not", value)
+    return graph.op("Equal", value, graph.op("Constant", value_t=torch.tensor(0, dtype=torch.int64)))
+
+
+def _torchscript_export(
+    module: Any, examples: tuple[Any, ...], inputs: list[str], outputs: list[str], request: Any, cause: Exception
+) -> str:
+    """The TorchScript-based exporter on the module traced, else scripted; returns which worked."""
+    import torch
+    from torch.onnx import register_custom_op_symbolic
+
+    register_custom_op_symbolic("aten::__not_", _not_symbolic, 9)
+    errors = []
+    for how in ("traced", "scripted"):
+        try:
+            candidate = module if how == "traced" else torch.jit.script(module)
+            torch.onnx.export(
+                candidate,
+                examples,
+                str(request.output),
+                dynamo=False,
+                input_names=inputs,
+                output_names=outputs,
+                opset_version=TORCHSCRIPT_OPSET,
+            )
+            return how
+        except Exception as exc:  # noqa: BLE001
+            errors.append(f"{how}: {short_message(exc)}")
+    raise ConversionError(
+        f"torch.onnx.export failed: {short_message(cause)} (TorchScript-based exporter: {'; '.join(errors)})",
+        hint="--debug shows the full error",
+    ) from None

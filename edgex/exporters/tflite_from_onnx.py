@@ -119,8 +119,9 @@ def _run(request: ConversionRequest) -> tuple[Path, list[Repair]]:
     )
     keep_repaired(request, repaired, repairs)
     inputs = _graph_inputs(repaired)
-    # 3-D inputs too (NCW: an audio frame, a recurrent state): edgex feeds and compares them as the source has them
-    keep_nchw = [name for name, rank in inputs if rank in (3, 4)] if not options.channels_last_io else []
+    # NCW and NCDHW too: onnx2tf moves the second axis of any rank >= 3 input last (a 1x16x96 sequence of
+    # embeddings became 1x96x16), which is a layout the source never had.
+    keep_nchw = [name for name, rank in inputs if rank >= 3 and (rank != 4 or not options.channels_last_io)]
     with _inside(work):
         onnx2tf.convert(
             input_onnx_file_path=str(repaired),
