@@ -82,13 +82,27 @@ def build_command(config_path: Path | None, only: tuple[str, ...], force: bool, 
     return int(result.exit_code)
 
 
-@click.command("report")
+class ReportGroup(click.Group):
+    """`edgex report FILES... --html/--junit` renders (the original form); `edgex report diff ...` runs a subcommand."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = ["render", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group("report", cls=ReportGroup)
+def report_command() -> None:
+    """Render JSON reports as HTML / JUnit (`edgex report FILES...`), or compare two (`edgex report diff`)."""
+
+
+@report_command.command("render")
 @click.argument("reports", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--html", "html_path", type=click.Path(path_type=Path), help="Write a self-contained HTML page.")
 @click.option("--junit", type=click.Path(path_type=Path), help="Write JUnit XML (one testsuite per run).")
 @click.option("--title", default="edgex report", show_default=True, help="Page title.")
 @accept_debug
-def report_command(reports: tuple[Path, ...], html_path: Path | None, junit: Path | None, title: str) -> int:
+def render_command(reports: tuple[Path, ...], html_path: Path | None, junit: Path | None, title: str) -> int:
     """Turn JSON reports (--report-json of export/validate, or edgex-build.json) into HTML with plots and JUnit.
 
     \b
@@ -113,3 +127,29 @@ def report_command(reports: tuple[Path, ...], html_path: Path | None, junit: Pat
         write_junit_runs(runs, junit, title)
         click.echo(f"wrote {junit}")
     return 0
+
+
+@report_command.command("diff")
+@click.argument("base", type=click.Path(path_type=Path))
+@click.argument("head", type=click.Path(path_type=Path))
+@click.option("--max-size-increase", type=float, default=5.0, show_default=True,
+              help="Percent an artifact may grow before the row regresses.")
+@click.option("--max-latency-increase", type=float, default=25.0, show_default=True,
+              help="Percent the median latency may grow (shared CI runners are noisy: raise it there).")
+@click.option("--max-agreement-drop", type=float, default=1.0, show_default=True,
+              help="Percentage points of top-1 agreement a row may lose.")
+@click.option("--max-snr-drop", type=float, default=3.0, show_default=True, help="dB of output SNR a row may lose.")
+@accept_debug
+def diff_command(base: Path, head: Path, **limits: float) -> int:
+    """Markdown table of size, latency and parity deltas per row (model/target/mode) of two JSON reports, for a PR
+    comment; exit 1 when a row regressed past a threshold or stopped passing, else 0.
+
+    \b
+    edgex report diff main/edgex-build.json dist/edgex-build.json > diff.md
+    """
+    from edgex.report.diff import DiffThresholds, diff_runs, markdown
+    from edgex.report.runs import load_runs
+
+    diffs = diff_runs(load_runs([base]), load_runs([head]), DiffThresholds(**limits))
+    click.echo(markdown(diffs, base.name, head.name), nl=False)
+    return 1 if any(diff.regressions for diff in diffs) else 0

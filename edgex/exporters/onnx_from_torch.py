@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from edgex.errors import ConversionError
 from edgex.exporters import ConversionOutcome, ConversionRequest, Converter
+from edgex.exporters.onnx_quantize import RECIPES, apply_recipe, check_options
 from edgex.registry import Registry
 from edgex.workers import short_message
 
@@ -21,7 +22,9 @@ def register(registry: Registry) -> None:
             extra="onnx",
             module="onnxscript",
             requires=("torch", "onnx"),
-            recipes=("none",),
+            recipes=RECIPES,
+            check_options=check_options,
+            per_tensor=True,
             description="torch.onnx.export(dynamo=True)",
         )
     )
@@ -50,4 +53,4 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
         raise ConversionError(
             f"torch.onnx.export failed: {short_message(exc)}", hint="--debug shows the full error"
         ) from None
-    return ConversionOutcome(notes=[f"ONNX opset {OPSET}"])
+    return ConversionOutcome(notes=[f"ONNX opset {OPSET}", *apply_recipe(request)])
