@@ -1,5 +1,5 @@
 """The build in the terminal: a progress line per running cell (stderr), a line per finished cell, then one table
-row per artifact row with ✅ passed · ❎ parity failed · ❌ export failed, and the verdict."""
+row per artifact row with ✅ passed · ✗ parity failed · ❌ export failed, and the verdict."""
 
 from __future__ import annotations
 

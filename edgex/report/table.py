@@ -1,4 +1,4 @@
-"""Terminal table (rich): one row per artifact with ✅ passed, ❎ parity failed, ❌ export failed."""
+"""Terminal table (rich): one row per artifact with ✅ passed, ✗ parity failed, ❌ export failed."""
 
 from __future__ import annotations
 
