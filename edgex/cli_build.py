@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from edgex.cli_options import accept_debug, spec_options
+from edgex.cli_output import Verbosity, echo_failures, results_console, to_stdout, verbosity, verbosity_options
 from edgex.options import BUILD_COMMAND, THRESHOLDS, options_for
 
 EPILOG = (
@@ -21,13 +22,15 @@ EPILOG = (
 
 @click.command("build", epilog=EPILOG)
 @click.option("--config", "config_path", type=click.Path(path_type=Path),
-              help="Build file [default: ./edgex.toml, else [tool.edgex] in ./pyproject.toml].")
+              help="Build file [default: edgex.toml, else [tool.edgex] in pyproject.toml, in this folder or the "
+                   "nearest parent].")
 @click.option("--only", multiple=True, help="Cells to build: MODEL/TARGET, MODEL, or patterns like '*/edgetpu'.")
 @click.option("--force", is_flag=True, help="Rebuild cells even when up to date.")
 @spec_options(BUILD_COMMAND)
 @click.option("--debug", is_flag=True, help="Show tracebacks and framework logs.")
+@verbosity_options
 def build_command(config_path: Path | None, only: tuple[str, ...], force: bool, **options: Any) -> int:
-    """Build every model x target cell of edgex.toml; unchanged cells are skipped as up to date.
+    """Build every model x target cell of edgex.toml (the nearest one up from here); unchanged cells are skipped.
 
     \b
     edgex build                       # the whole matrix, then dist/edgex-manifest.json
@@ -38,10 +41,12 @@ def build_command(config_path: Path | None, only: tuple[str, ...], force: bool, 
 
     from edgex.build.config import find_config, load_config
     from edgex.build.runner import Build, BuildOptions, build_report, select_cells
-    from edgex.build.view import BuildProgress, render
+    from edgex.build.view import BuildProgress, failed_rows, render
     from edgex.report.files import check_report_paths, write_text_atomic
     from edgex.report.junit import write_junit_runs
+    from edgex.report.rows import note
     from edgex.report.runs import runs_of
+    from edgex.report.table import verdict_line
 
     debug = bool(options.pop("debug") or click.get_current_context().find_root().params.get("debug"))
     thresholds = [option for option in options_for(BUILD_COMMAND) if option.places == THRESHOLDS]
@@ -49,17 +54,15 @@ def build_command(config_path: Path | None, only: tuple[str, ...], force: bool, 
     config = load_config(find_config(config_path, Path.cwd()))
     given = {key: value for key, value in options.items() if value is not None}
     for key in ("out", "report_json", "report_html", "junit"):
-        if key in given:
+        if key in given and not to_stdout([given[key]]):
             given[key] = given[key].resolve()  # command-line paths are relative to the working directory
     settings = replace(config.settings, **given)
     config = replace(config, settings=settings)
     build_options = BuildOptions(
         only=only, force=force, overrides={k: v for k, v in overrides.items() if v is not None}, debug=debug
     )
-    console = Console(stderr=True)
-    results = Console()
-    if not results.is_terminal:  # CI logs: do not fold the table into 80 columns
-        results = Console(width=max(results.width, 200))
+    console = Console(stderr=True, quiet=verbosity() is Verbosity.QUIET)
+    results = results_console(stderr=to_stdout([settings.report_json, settings.junit, settings.report_html]))
     report_json = settings.report_json or settings.out / "edgex-build.json"
     check_report_paths({"--report-json": report_json, "--junit": settings.junit, "--report-html": settings.report_html})
     cells = [cell.id for cell in select_cells(config, only)]
@@ -78,7 +81,11 @@ def build_command(config_path: Path | None, only: tuple[str, ...], force: bool, 
 
         write_html_runs(runs, settings.report_html, f"edgex build: {config.path.name}")
         written.append(settings.report_html)
-    render(result, results, written)
+    if verbosity() is Verbosity.QUIET:
+        results.print(verdict_line(result.verdict, int(result.exit_code), result.seconds))
+    else:
+        render(result, results, written)
+    echo_failures(failed_rows(result), note)
     return int(result.exit_code)
 
 

@@ -118,6 +118,29 @@ class Number(Kind):
 
 
 @dataclass(frozen=True)
+class Percent(Kind):
+    """A share in percent, as every percentage flag spells it: '90%' or 90 (0 to 100). `legacy_fraction`: the
+    option once took a fraction, so a bare number up to 1 still reads as one (0.9 is 90%; write '1%' for 1%).
+    `as_fraction`: the value is handed on as 0-1, as the code behind the option compares it."""
+
+    legacy_fraction: bool = False
+    as_fraction: bool = False
+    metavar = "PERCENT"
+
+    def file(self, value: Any) -> float:
+        explicit = isinstance(value, str) and value.strip().endswith("%")
+        text = value.strip().removesuffix("%") if isinstance(value, str) else value
+        try:
+            number = Number().text(text) if isinstance(text, str) else Number().file(text)
+        except ValueError:
+            raise ValueError(f"expected a percentage such as 90% or 90, got {describe(value)}") from None
+        percent = number * 100 if self.legacy_fraction and not explicit and 0 <= number <= 1 else number
+        if not 0 <= percent <= 100:
+            raise ValueError(f"expected a percentage from 0 to 100, got {describe(value)}")
+        return percent / 100 if self.as_fraction else percent
+
+
+@dataclass(frozen=True)
 class Flag(Kind):
     def file(self, value: Any) -> bool:
         if not isinstance(value, bool):
@@ -136,16 +159,6 @@ class Choice(Kind):
     def file(self, value: Any) -> str:
         if not isinstance(value, str) or value not in self.choices:
             raise ValueError(f"{value!r} is not one of {', '.join(self.choices)}")
-        return value
-
-
-@dataclass(frozen=True)
-class Scalar(Kind):
-    """A target option read by the target itself (e.g. '100%' or 90 for min_tpu_ops)."""
-
-    def file(self, value: Any) -> str | int | float | bool:
-        if not isinstance(value, str | int | float | bool):
-            raise ValueError(f"expected a string, number or boolean, got {describe(value)}")
         return value
 
 
@@ -302,9 +315,9 @@ class Option:
         return self.kind.file(value)
 
 
-def _threshold(key: str, help_text: str) -> Option:
+def _threshold(key: str, help_text: str, kind: Kind | None = None) -> Option:
     flag = "--" + key.replace("_", "-")
-    return Option(key, Number(), help_text, (flag,), THRESHOLDS, (EXPORT, VALIDATE), build_flag=True)
+    return Option(key, kind or Number(), help_text, (flag,), THRESHOLDS, (EXPORT, VALIDATE), build_flag=True)
 
 
 _REPORTS = (EXPORT, VALIDATE)
@@ -385,8 +398,9 @@ OPTIONS: tuple[Option, ...] = (
            (TARGET,), conflicts=("batch_size",)),
     Option("timeout", Number(positive=True), "Seconds per conversion (a target entry's timeout wins in a build).",
            ("--timeout",), (BUILD, TARGET), commands=(EXPORT, DEBUG), default=1200.0, build_flag=True),
-    Option("min_delegated", Number(), "ExecuTorch XNNPACK: fail (exit 1) if fewer than this fraction of nodes are "
-           "delegated.", ("--min-delegated",), (TARGET_OPTIONS,)),
+    Option("min_delegated", Percent(legacy_fraction=True, as_fraction=True), "ExecuTorch XNNPACK: fail (exit 1) if "
+           "fewer than this percentage of nodes are delegated, e.g. 90% (a fraction such as 0.9 is still read).",
+           ("--min-delegated",), (TARGET_OPTIONS,)),
     # Edge TPU (edgex/edgetpu/options.py checks the combination).
     Option("compiler", PathKind(), "Edge TPU: the edgetpu_compiler to run [default: $EDGEX_EDGETPU_COMPILER, then "
            "PATH].", ("--edgetpu-compiler",), (TARGET_OPTIONS,), dest="edgetpu_compiler"),
@@ -400,7 +414,7 @@ OPTIONS: tuple[Option, ...] = (
            ("--delegate-search-step",), (TARGET_OPTIONS,)),
     Option("timeout", Number(positive=True), "Edge TPU: seconds the compiler may take (compiler -t) [180].",
            ("--edgetpu-timeout",), (TARGET_OPTIONS,), dest="edgetpu_timeout"),
-    Option("min_tpu_ops", Scalar(), "Edge TPU: fail (exit 1) when fewer ops map, e.g. 100% [default: warn below "
+    Option("min_tpu_ops", Percent(), "Edge TPU: fail (exit 1) when fewer ops map, e.g. 100% [default: warn below "
            "100%].", ("--min-tpu-ops",), (TARGET_OPTIONS,)),
     # Parity thresholds (edgex/parity/thresholds.py: Thresholds).
     Option("metrics", Text(), "Task metric module:function(reference_outputs, exported_outputs, labels) -> "
@@ -410,9 +424,10 @@ OPTIONS: tuple[Option, ...] = (
     _threshold("max_mean_abs_error", "Fail if an output's mean |error| exceeds this."),
     _threshold("min_cosine", "Fail below this mean per-sample cosine similarity."),
     _threshold("min_snr_db", "Fail below this signal-to-noise ratio (dB)."),
-    _threshold("min_top1_agreement", "Fail below this top-1 agreement (%)."),
-    _threshold("min_top5_agreement", "Fail below this top-5 agreement (%)."),
-    _threshold("max_top1_drop", "Fail if accuracy drops by more than this (percentage points)."),
+    _threshold("min_top1_agreement", "Fail below this top-1 agreement, in percent (97 or 97%).", Percent()),
+    _threshold("min_top5_agreement", "Fail below this top-5 agreement, in percent.", Percent()),
+    _threshold("max_top1_drop", "Fail if accuracy drops by more than this, in percentage points (1 or 1%).",
+               Percent()),
     _threshold("max_latency_ratio", "Fail if exported median latency / reference exceeds this."),
     # Latency measurement.
     Option("threads", Integer(1), "Threads for reference and exported model alike.", ("--threads",), (BUILD,),
