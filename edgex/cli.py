@@ -213,6 +213,22 @@ def routes(as_json: bool) -> int:
     return 0
 
 
+@cli.command()
+@accept_debug
+def schema() -> int:
+    """Print the JSON Schema of edgex.toml (also shipped as edgex/schemas/edgex.schema.json), for editors.
+
+    \b
+    edgex schema > edgex.schema.json    # then, first line of edgex.toml: #:schema ./edgex.schema.json
+    """
+    import json
+
+    from edgex.build.schema import build_file_schema
+
+    click.echo(json.dumps(build_file_schema(), indent=2))
+    return 0
+
+
 def _debug(options: dict[str, Any]) -> bool:
     parent = click.get_current_context().find_root().params.get("debug", False)
     return bool(options.pop("debug", False) or parent)

@@ -47,9 +47,16 @@ class Kind:
     def file(self, value: Any) -> Any:
         raise NotImplementedError
 
+    def schema(self) -> dict[str, Any]:
+        """The JSON Schema of a TOML value of this kind (edgex/build/schema.py: editors' completion and checks)."""
+        raise NotImplementedError
+
 
 @dataclass(frozen=True)
 class Text(Kind):
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "minLength": 1}
+
     def file(self, value: Any) -> str:
         if not isinstance(value, str) or not value.strip():
             raise ValueError(f"expected a non-empty string, got {describe(value)}")
@@ -88,6 +95,10 @@ class Integer(Kind):
             raise ValueError(f"expected {self._expected()}, got {describe(value)}")
         return value
 
+    def schema(self) -> dict[str, Any]:
+        bounds = {"minimum": self.minimum} | ({"maximum": self.maximum} if self.maximum else {})
+        return {"type": "integer", **bounds}
+
     def _expected(self) -> str:
         if self.maximum is None:
             return f"an integer >= {self.minimum}"
@@ -113,6 +124,9 @@ class Number(Kind):
             raise ValueError(f"expected {self._expected()}, got {value:g}")
         return float(value)
 
+    def schema(self) -> dict[str, Any]:
+        return {"type": "number", **({"exclusiveMinimum": 0} if self.positive else {})}
+
     def _expected(self) -> str:
         return "a positive number" if self.positive else "a number"
 
@@ -126,6 +140,10 @@ class Percent(Kind):
     legacy_fraction: bool = False
     as_fraction: bool = False
     metavar = "PERCENT"
+
+    def schema(self) -> dict[str, Any]:
+        number = {"type": "number", "minimum": 0, "maximum": 100}
+        return {"anyOf": [number, {"type": "string", "pattern": r"^\s*(100(\.0*)?|[0-9]{1,2}(\.[0-9]*)?)\s*%\s*$"}]}
 
     def file(self, value: Any) -> float:
         explicit = isinstance(value, str) and value.strip().endswith("%")
@@ -142,6 +160,9 @@ class Percent(Kind):
 
 @dataclass(frozen=True)
 class Flag(Kind):
+    def schema(self) -> dict[str, Any]:
+        return {"type": "boolean"}
+
     def file(self, value: Any) -> bool:
         if not isinstance(value, bool):
             raise ValueError(f"expected true or false, got {describe(value)}")
@@ -156,6 +177,9 @@ class Choice(Kind):
     def metavar(self) -> str:  # type: ignore[override]
         return f"[{'|'.join(self.choices)}]"
 
+    def schema(self) -> dict[str, Any]:
+        return {"enum": list(self.choices)}
+
     def file(self, value: Any) -> str:
         if not isinstance(value, str) or value not in self.choices:
             raise ValueError(f"{value!r} is not one of {', '.join(self.choices)}")
@@ -165,6 +189,9 @@ class Choice(Kind):
 @dataclass(frozen=True)
 class Modes(Kind):
     """Quantization modes, comma lists allowed; the names are checked against the target later."""
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "pattern": r"\S"}
 
     def file(self, value: Any) -> str:
         if not isinstance(value, str) or not any(part.strip() for part in value.split(",")):
@@ -177,6 +204,10 @@ class Shape(Kind):
     """One input shape: '1x3x224x224' or [1, 3, 224, 224]; every dimension >= 1."""
 
     metavar = "SHAPE"
+
+    def schema(self) -> dict[str, Any]:
+        dims = {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1}
+        return {"anyOf": [{"type": "string", "pattern": r"^\s*0*[1-9][0-9]*(\s*[xX]\s*0*[1-9][0-9]*)*\s*$"}, dims]}
 
     def file(self, value: Any) -> tuple[int, ...]:
         dims = value.lower().split("x") if isinstance(value, str) else value
@@ -198,6 +229,9 @@ class Floats(Kind):
 
     metavar = "FLOATS"
 
+    def schema(self) -> dict[str, Any]:
+        return {"anyOf": [{"type": "number"}, {"type": "array", "items": {"type": "number"}, "minItems": 1}]}
+
     def text(self, text: str) -> tuple[float, ...]:
         try:
             return tuple(Number().text(part) for part in text.split(","))
@@ -213,6 +247,9 @@ class DynamicDimKind(Kind):
     """NAME[:AXIS]=MIN..MAX, e.g. batch=1..16 or seq:1=1..128."""
 
     metavar = "NAME[:AXIS]=MIN..MAX"
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "pattern": r"^[^:=]+(:[0-9]+)?=[0-9]+\.\.[0-9]+$"}
 
     def file(self, value: Any) -> DynamicDim:
         from edgex.sources import DynamicDim
@@ -240,6 +277,9 @@ _UNSAFE_NAME = re.compile(r"[/\\:\x00-\x1f]")
 class ArtifactName(Text):
     """An artifact file stem: a plain name, so every artifact stays inside the output folder."""
 
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "pattern": r"^[^/\\:~\-][^/\\:]*$", "maxLength": MAX_NAME_BYTES}
+
     def file(self, value: Any) -> str:
         name = super().file(value)
         if _UNSAFE_NAME.search(name) or name.strip(".") == "" or name.startswith(("-", "~")):
@@ -253,6 +293,9 @@ class ArtifactName(Text):
 class ClassNames(Kind):
     """An array of names, or a text file with one name per line (read by the build file reader)."""
 
+    def schema(self) -> dict[str, Any]:
+        return {"anyOf": [Text().schema(), {"type": "array", "items": Text().schema()}]}
+
     def file(self, value: Any) -> tuple[str, ...] | str:
         if isinstance(value, str):
             return Text().file(value)
@@ -262,6 +305,9 @@ class ClassNames(Kind):
 @dataclass(frozen=True)
 class Table(Kind):
     """A sub-table; its keys are options of their own (see `file_keys`)."""
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "object"}
 
     def file(self, value: Any) -> dict[str, Any]:
         if not isinstance(value, dict):
@@ -306,6 +352,13 @@ class Option:
     @property
     def flag(self) -> str:
         return self.flags[0].split("/")[0] if self.flags else ""
+
+    def file_schema(self) -> dict[str, Any]:
+        """The JSON Schema of this option's build-file key, with its help text as the description."""
+        item = self.kind.schema()
+        if self.file_multiple if self.file_multiple is not None else self.multiple:
+            item = {"anyOf": [item, {"type": "array", "items": item}]}
+        return {"description": self.help, **item}
 
     def check_file(self, value: Any) -> Any:
         """The TOML value, checked and converted (ValueError says what is wrong)."""
