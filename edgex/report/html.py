@@ -222,6 +222,9 @@ def _accuracy_figure(rows: list[tuple[str, Run, RowResult]]) -> list[Figure]:
 
 def html_report(runs: list[Run], title: str) -> str:
     """The page, rendered by Jinja2 with autoescape from templates/report.html.j2 (shipped as package data)."""
+    from edgex.errors import require_module
+
+    require_module("jinja2", "report", "writing the HTML report")
     import jinja2
 
     failed = [run for run in runs if not run.skipped and run.exit_code != 0]
