@@ -162,6 +162,7 @@ def debug_command(source: str, artifact: str, **options: Any) -> int:
     from edgex.report.debug_view import print_debug
 
     debug = _debug(options)
+    report_json = options["report_json"]
     report = _run_with_progress(
         debug,
         lambda on_step: api.debug(
@@ -169,7 +170,7 @@ def debug_command(source: str, artifact: str, **options: Any) -> int:
             on_step=on_step, **options,
         ),
     )
-    print_debug(report)
+    print_debug(report, stderr=to_stdout([report_json]))
     return 0
 
 
