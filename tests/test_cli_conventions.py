@@ -56,3 +56,12 @@ def test_percent_flags_refuse_what_is_not_a_percentage() -> None:
             Percent().text(bad)
     result = run_edgex("export", "demo", "--to", "executorch", "--min-delegated", "150%")
     assert result.returncode == 2 and "--min-delegated" in result.stderr and "0 to 100" in result.stderr
+
+
+def test_build_finds_the_build_file_in_a_parent_folder(tmp_path) -> None:
+    (tmp_path / "edgex.toml").write_text('[models.digits]\nsource = "demo"\n\n[targets.int8]\ntarget = "tflite"\n')
+    (tmp_path / "app" / "src").mkdir(parents=True)
+    result = run_edgex("build", "--only", "digits/int9", cwd=tmp_path / "app" / "src")
+    assert result.returncode == 2 and "did you mean 'digits/int8'" in result.stderr  # the parent's cells
+    elsewhere = run_edgex("build", cwd=tmp_path.parent)
+    assert elsewhere.returncode == 2 and "no edgex.toml" in elsewhere.stderr and "parent folders" in elsewhere.stderr
