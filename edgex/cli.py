@@ -92,7 +92,7 @@ def export(source: str, **options: Any) -> int:
 
     check_conflicts("export")
     debug = _debug(options)
-    stdout_taken = to_stdout(options[key] for key in ("report_json", "report_md", "junit", "report_html"))
+    stdout_taken = to_stdout(options[key] for key in api.REPORT_OPTIONS)
     report = _run_with_progress(
         debug,
         lambda on_step: api.export(
@@ -134,7 +134,7 @@ def validate(source: str, artifacts: tuple[str, ...], **options: Any) -> int:
     from edgex import api
 
     debug = _debug(options)
-    stdout_taken = to_stdout(options[key] for key in ("report_json", "report_md", "junit", "report_html"))
+    stdout_taken = to_stdout(options[key] for key in api.REPORT_OPTIONS)
     report = _run_with_progress(
         debug,
         lambda on_step: api.validate(
