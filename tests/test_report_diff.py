@@ -62,3 +62,23 @@ def test_diff_flags_size_parity_and_status_regressions_and_lists_added_and_remov
 
     missing = run_edgex("report", "diff", tmp_path / "absent.json", head_path)
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "absent.json" in missing.stderr
+
+
+def test_diff_of_build_reports_matches_rows_by_cell_and_flags_a_cell_that_did_not_run(demo_export, tmp_path) -> None:
+    report = load_json(demo_export["out"] / "report.json")
+    cell = {"report": report, "error": None, "exit_code": 0, "counted": True}
+    base = {"schema": "edgex.build/1", "cells": [cell | {"id": "digits/tflite-a"}, cell | {"id": "digits/tflite-b"}]}
+    broken = {"id": "digits/tflite-b", "report": None, "error": "converter crashed", "exit_code": 3, "counted": True}
+    head = base | {"cells": [base["cells"][0], broken]}
+    paths = []
+    for name, document in (("base.json", base), ("head.json", head)):
+        paths.append(tmp_path / name)
+        paths[-1].write_text(json.dumps(document), encoding="utf-8")
+
+    result = run_edgex("report", "diff", *paths)
+    assert result.returncode == 1, result.stdout + result.stderr
+    modes = len(report["rows"])
+    lines = [line for line in result.stdout.splitlines() if line.startswith("| ") and "digits/tflite-" in line]
+    assert sum("| ✅ | digits/tflite-a |" in line for line in lines) == modes  # same cell, same figures
+    assert sum("| ➖ | digits/tflite-b |" in line for line in lines) == modes  # its rows are gone...
+    assert any("| ❌ | digits/tflite-b | - | - |" in line and "new row export_failed" in line for line in lines)

@@ -1,13 +1,13 @@
 """`edgex report diff BASE.json HEAD.json`: what a change did to each artifact, as a Markdown table for a PR comment.
 
-Rows are matched by (model, target, mode) across export/validate reports and edgex-build.json files alike; a row
+Rows are matched by (model, target, mode): the model is the source's file name in an export/validate report and
+the cell id (model/target entry) in edgex-build.json, so two entries of one model on one target stay apart. A row
 regresses when its size, latency or parity moved past the thresholds, or when it stopped passing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from edgex.report.runs import Run
 from edgex.results import RowResult, RowStatus
@@ -71,7 +71,7 @@ def _rows(runs: list[Run]) -> dict[tuple[str, str, str], RowFigures]:
         if run.report is None:  # a build cell that could not run: one row for the whole cell
             rows[(run.label, "-", "-")] = RowFigures(status=RowStatus.EXPORT_FAILED.value)
             continue
-        model = run.label.partition("/")[0] if "/" in run.label else Path(run.report.source.spec).name
+        model = run.label.removeprefix(f"{run.report.command} ")  # a build cell's id, else the source's file name
         for row in run.report.rows:
             rows[(model, row.target, row.mode)] = RowFigures.of(row)
     return rows
