@@ -304,7 +304,7 @@ def torch_mobilenet_rows(work: Path) -> list[dict]:
 
 MATRIX_SOURCES = (("demo", "Keras"), ("demo-torch", "PyTorch"), ("demo-onnx", "ONNX"))
 MATRIX_TARGETS = (("tflite", "tflite"), ("executorch", "pte"), ("pytorch-lite", "ptl"), ("onnx", "onnx"))
-ICONS = {"passed": "✅", "parity_failed": "❎", "export_failed": "❌"}
+ICONS = {"passed": "✅", "parity_failed": "✗", "export_failed": "❌"}
 
 
 def route_matrix(work: Path) -> list[dict]:

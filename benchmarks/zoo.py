@@ -28,7 +28,7 @@ from benchmarks.zoo_models import MODELS, ZooModel
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "benchmarks" / "ZOO.md"
 MODE_FLAG = {"fp32": "none", "int8": "int8"}
-ICONS = {"passed": "✅", "parity": "❎", "failed": "❌"}
+ICONS = {"passed": "✅", "parity": "✗", "failed": "❌"}
 
 
 @dataclass
@@ -136,7 +136,7 @@ def write_markdown(cells: list[Cell], path: Path, command: str) -> None:
         "kept from earlier runs, see ZOO.json). Models ship inside",
         "pinned registry packages (`benchmarks/zoo_fetch.py`); inputs are structured faces/scenes and synthetic",
         "speech (`benchmarks/zoo_models.py`). Parity is against the original model on the validation set, with",
-        "edgex's default gates. ✅ passed, ❎ exported but parity failed, ❌ failed (exit code and first error line).",
+        "edgex's default gates. ✅ passed, ✗ exported but parity failed, ❌ failed (exit code and first error line).",
         "",
         f"fp32: **{passed}/{len(fp32)}** cells ✅. ⚠️ in the error column: the run rewrote the source model file"
         " in place (the zoo restores it from the wheel before every cell).",

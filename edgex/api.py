@@ -172,7 +172,9 @@ def debug(
     if saved.model_label is not None:
         report.source = saved.model_label
     if chosen["report_json"] is not None:
-        Path(chosen["report_json"]).write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+        from edgex.report.files import write_text_atomic
+
+        write_text_atomic(Path(chosen["report_json"]), json.dumps(report.to_dict(), indent=2) + "\n")
     return report
 
 

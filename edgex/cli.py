@@ -15,6 +15,7 @@ from edgex import __version__
 from edgex.cli_build import build_command, report_command
 from edgex.cli_edgetpu import edgetpu_group
 from edgex.cli_options import SpecType, accept_debug, check_conflicts, spec_options
+from edgex.cli_output import Verbosity, echo_failures, results_console, to_stdout, verbosity, verbosity_options
 from edgex.errors import EdgexError, ExitCode, Terminated
 from edgex.options import Text
 
@@ -30,31 +31,36 @@ debug_option = click.option("--debug", is_flag=True, help="Show tracebacks and f
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110}, epilog=EPILOG)
 @click.version_option(__version__, prog_name="edgex")
 @debug_option
+@verbosity_options
 def cli(debug: bool) -> None:
     """Convert trained models for on-device runtimes, quantize them, and prove they still behave."""
 
 
 def _progress(debug: bool) -> tuple[Status | None, Callable[[str], None]]:
-    """A spinner on stderr for interactive runs; plain step lines under --debug."""
+    """A spinner on stderr for interactive runs; plain step lines under --debug and -v; nothing under --quiet."""
     from rich.console import Console
 
     console = Console(stderr=True)
-    if debug:
-        return None, lambda message: console.print(f"[dim]... {message}[/dim]")
+    if verbosity() is Verbosity.QUIET and not debug:
+        return None, lambda message: None
+    if debug or verbosity() is Verbosity.VERBOSE:
+        return None, lambda message: console.print(f"[dim]... {message}[/dim]", highlight=False)
     status = console.status("starting")
     return status, lambda message: status.update(message)
 
 
-def _finish(report: Any, debug: bool) -> int:
-    """Print the table (the API wrote the report files) and, under --debug, each failed row's traceback."""
-    from rich.console import Console
+def _finish(report: Any, debug: bool, stdout_taken: bool) -> int:
+    """Print the table (the API wrote the report files; a report on stdout sends the table to stderr), each failed
+    row's reason on stderr and, under --debug, its traceback."""
+    from edgex.report.rows import note
+    from edgex.report.table import render, verdict_line
 
-    from edgex.report.table import render
-
-    console = Console()
-    if not console.is_terminal:  # CI logs: do not fold the table into 80 columns
-        console = Console(width=max(console.width, 200))
-    render(report, console)
+    console = results_console(stderr=stdout_taken)
+    if verbosity() is Verbosity.QUIET:
+        console.print(verdict_line(report.verdict, int(report.exit_code), report.seconds))
+    else:
+        render(report, console)
+    echo_failures(((row.target, row) for row in report.rows), note)
     if debug:
         for row in report.rows:
             if row.error_details:
@@ -74,6 +80,7 @@ def _run_with_progress(debug: bool, function: Callable[[Callable[[str], None]], 
 @click.argument("source")
 @spec_options("export")
 @debug_option
+@verbosity_options
 def export(source: str, **options: Any) -> int:
     """Convert SOURCE (a model file, folder, or 'demo') to each target and quantization mode, then validate.
 
@@ -85,6 +92,7 @@ def export(source: str, **options: Any) -> int:
 
     check_conflicts("export")
     debug = _debug(options)
+    stdout_taken = to_stdout(options[key] for key in api.REPORT_OPTIONS)
     report = _run_with_progress(
         debug,
         lambda on_step: api.export(
@@ -100,7 +108,7 @@ def export(source: str, **options: Any) -> int:
             **options,
         ),
     )
-    return _finish(report, debug)
+    return _finish(report, debug, stdout_taken)
 
 
 @cli.command(epilog=EPILOG)
@@ -116,6 +124,7 @@ def export(source: str, **options: Any) -> int:
 )
 @spec_options("validate")
 @debug_option
+@verbosity_options
 def validate(source: str, artifacts: tuple[str, ...], **options: Any) -> int:
     """Run SOURCE and each exported ARTIFACT on the same data and gate on parity.
 
@@ -125,6 +134,7 @@ def validate(source: str, artifacts: tuple[str, ...], **options: Any) -> int:
     from edgex import api
 
     debug = _debug(options)
+    stdout_taken = to_stdout(options[key] for key in api.REPORT_OPTIONS)
     report = _run_with_progress(
         debug,
         lambda on_step: api.validate(
@@ -132,7 +142,7 @@ def validate(source: str, artifacts: tuple[str, ...], **options: Any) -> int:
             **options,
         ),
     )
-    return _finish(report, debug)
+    return _finish(report, debug, stdout_taken)
 
 
 @cli.command("debug", epilog=EPILOG)
@@ -152,6 +162,7 @@ def debug_command(source: str, artifact: str, **options: Any) -> int:
     from edgex.report.debug_view import print_debug
 
     debug = _debug(options)
+    report_json = options["report_json"]
     report = _run_with_progress(
         debug,
         lambda on_step: api.debug(
@@ -159,7 +170,7 @@ def debug_command(source: str, artifact: str, **options: Any) -> int:
             on_step=on_step, **options,
         ),
     )
-    print_debug(report)
+    print_debug(report, stderr=to_stdout([report_json]))
     return 0
 
 
@@ -200,6 +211,22 @@ def routes(as_json: bool) -> int:
     from edgex.report.routes_view import print_routes
 
     print_routes(as_json)
+    return 0
+
+
+@cli.command()
+@accept_debug
+def schema() -> int:
+    """Print the JSON Schema of edgex.toml (also shipped as edgex/schemas/edgex.schema.json), for editors.
+
+    \b
+    edgex schema > edgex.schema.json    # then, first line of edgex.toml: #:schema ./edgex.schema.json
+    """
+    import json
+
+    from edgex.build.schema import build_file_schema
+
+    click.echo(json.dumps(build_file_schema(), indent=2))
     return 0
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from edgex.cli_options import accept_debug, spec_options
+from edgex.cli_output import Verbosity, echo_failures, results_console, to_stdout, verbosity, verbosity_options
 from edgex.options import BUILD_COMMAND, THRESHOLDS, options_for
 
 EPILOG = (
@@ -21,13 +22,15 @@ EPILOG = (
 
 @click.command("build", epilog=EPILOG)
 @click.option("--config", "config_path", type=click.Path(path_type=Path),
-              help="Build file [default: ./edgex.toml, else [tool.edgex] in ./pyproject.toml].")
+              help="Build file [default: edgex.toml, else [tool.edgex] in pyproject.toml, in this folder or the "
+                   "nearest parent].")
 @click.option("--only", multiple=True, help="Cells to build: MODEL/TARGET, MODEL, or patterns like '*/edgetpu'.")
 @click.option("--force", is_flag=True, help="Rebuild cells even when up to date.")
 @spec_options(BUILD_COMMAND)
 @click.option("--debug", is_flag=True, help="Show tracebacks and framework logs.")
+@verbosity_options
 def build_command(config_path: Path | None, only: tuple[str, ...], force: bool, **options: Any) -> int:
-    """Build every model x target cell of edgex.toml; unchanged cells are skipped as up to date.
+    """Build every model x target cell of edgex.toml (the nearest one up from here); unchanged cells are skipped.
 
     \b
     edgex build                       # the whole matrix, then dist/edgex-manifest.json
@@ -40,10 +43,12 @@ def build_command(config_path: Path | None, only: tuple[str, ...], force: bool, 
 
     from edgex.build.config import find_config, load_config
     from edgex.build.runner import Build, BuildOptions, build_cells, build_report
-    from edgex.build.view import BuildProgress, render
+    from edgex.build.view import BuildProgress, failed_rows, render
     from edgex.report.files import check_report_paths, write_text_atomic
     from edgex.report.junit import write_junit_runs
+    from edgex.report.rows import note
     from edgex.report.runs import runs_of
+    from edgex.report.table import verdict_line
 
     debug = bool(options.pop("debug") or click.get_current_context().find_root().params.get("debug"))
     thresholds = [option for option in options_for(BUILD_COMMAND) if option.places == THRESHOLDS]
@@ -52,7 +57,7 @@ def build_command(config_path: Path | None, only: tuple[str, ...], force: bool, 
     config = load_config(find_config(config_path, Path.cwd()))
     given = {key: value for key, value in options.items() if value is not None}
     for key in ("out", "report_json", "report_html", "junit"):
-        if key in given:
+        if key in given and not to_stdout([given[key]]):
             given[key] = given[key].resolve()  # command-line paths are relative to the working directory
     settings = replace(config.settings, **given)
     config = replace(config, settings=settings)
@@ -63,10 +68,8 @@ def build_command(config_path: Path | None, only: tuple[str, ...], force: bool, 
         debug=debug,
         shard=shard,
     )
-    console = Console(stderr=True)
-    results = Console()
-    if not results.is_terminal:  # CI logs: do not fold the table into 80 columns
-        results = Console(width=max(results.width, 200))
+    console = Console(stderr=True, quiet=verbosity() is Verbosity.QUIET)
+    results = results_console(stderr=to_stdout([settings.report_json, settings.junit, settings.report_html]))
     report_json = settings.report_json or settings.out / "edgex-build.json"
     check_report_paths({"--report-json": report_json, "--junit": settings.junit, "--report-html": settings.report_html})
     cells = [cell.id for cell in build_cells(config, build_options)]
@@ -85,13 +88,17 @@ def build_command(config_path: Path | None, only: tuple[str, ...], force: bool, 
 
         write_html_runs(runs, settings.report_html, f"edgex build: {config.path.name}")
         written.append(settings.report_html)
-    render(result, results, written)
+    if verbosity() is Verbosity.QUIET:
+        results.print(verdict_line(result.verdict, int(result.exit_code), result.seconds))
+    else:
+        render(result, results, written)
+    echo_failures(failed_rows(result), note)
     return int(result.exit_code)
 
 
 class ReportGroup(click.Group):
-    """`edgex report REPORTS...` renders, as it always has (the `render` subcommand); `edgex report merge ...`
-    and the other subcommands are dispatched by name."""
+    """`edgex report REPORTS...` renders, as it always has (the `render` subcommand); `edgex report merge ...`,
+    `edgex report diff ...` and the other subcommands are dispatched by name."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
@@ -101,8 +108,8 @@ class ReportGroup(click.Group):
 
 @click.group("report", cls=ReportGroup)
 def report_command() -> None:
-    """Render JSON reports as HTML / JUnit (`edgex report REPORTS...`, short for `edgex report render`), or merge
-    the outputs of sharded builds (`edgex report merge`)."""
+    """Render JSON reports as HTML / JUnit (`edgex report REPORTS...`, short for `edgex report render`), merge
+    the outputs of sharded builds (`edgex report merge`), or compare two (`edgex report diff`)."""
 
 
 @report_command.command("render")
@@ -178,3 +185,29 @@ def merge_command(shards: tuple[Path, ...], out: Path, html_path: Path | None, j
     code = result.exit_code
     click.echo(f"{'PASS' if code == 0 else 'FAIL'} exit {int(code)}")
     return int(code)
+
+
+@report_command.command("diff")
+@click.argument("base", type=click.Path(path_type=Path))
+@click.argument("head", type=click.Path(path_type=Path))
+@click.option("--max-size-increase", type=float, default=5.0, show_default=True,
+              help="Percent an artifact may grow before the row regresses.")
+@click.option("--max-latency-increase", type=float, default=25.0, show_default=True,
+              help="Percent the median latency may grow (shared CI runners are noisy: raise it there).")
+@click.option("--max-agreement-drop", type=float, default=1.0, show_default=True,
+              help="Percentage points of top-1 agreement a row may lose.")
+@click.option("--max-snr-drop", type=float, default=3.0, show_default=True, help="dB of output SNR a row may lose.")
+@accept_debug
+def diff_command(base: Path, head: Path, **limits: float) -> int:
+    """Markdown table of size, latency and parity deltas per row (model/target/mode) of two JSON reports, for a PR
+    comment; exit 1 when a row regressed past a threshold or stopped passing, else 0.
+
+    \b
+    edgex report diff main/edgex-build.json dist/edgex-build.json > diff.md
+    """
+    from edgex.report.diff import DiffThresholds, diff_runs, markdown
+    from edgex.report.runs import load_runs
+
+    diffs = diff_runs(load_runs([base]), load_runs([head]), DiffThresholds(**limits))
+    click.echo(markdown(diffs, base.name, head.name), nl=False)
+    return 1 if any(diff.regressions for diff in diffs) else 0

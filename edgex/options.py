@@ -48,9 +48,16 @@ class Kind:
     def file(self, value: Any) -> Any:
         raise NotImplementedError
 
+    def schema(self) -> dict[str, Any]:
+        """The JSON Schema of a TOML value of this kind (edgex/build/schema.py: editors' completion and checks)."""
+        raise NotImplementedError
+
 
 @dataclass(frozen=True)
 class Text(Kind):
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "minLength": 1}
+
     def file(self, value: Any) -> str:
         if not isinstance(value, str) or not value.strip():
             raise ValueError(f"expected a non-empty string, got {describe(value)}")
@@ -89,6 +96,10 @@ class Integer(Kind):
             raise ValueError(f"expected {self._expected()}, got {describe(value)}")
         return value
 
+    def schema(self) -> dict[str, Any]:
+        bounds = {"minimum": self.minimum} | ({"maximum": self.maximum} if self.maximum else {})
+        return {"type": "integer", **bounds}
+
     def _expected(self) -> str:
         if self.maximum is None:
             return f"an integer >= {self.minimum}"
@@ -114,12 +125,45 @@ class Number(Kind):
             raise ValueError(f"expected {self._expected()}, got {value:g}")
         return float(value)
 
+    def schema(self) -> dict[str, Any]:
+        return {"type": "number", **({"exclusiveMinimum": 0} if self.positive else {})}
+
     def _expected(self) -> str:
         return "a positive number" if self.positive else "a number"
 
 
 @dataclass(frozen=True)
+class Percent(Kind):
+    """A share in percent, as every percentage flag spells it: '90%' or 90 (0 to 100). `legacy_fraction`: the
+    option once took a fraction, so a bare number up to 1 still reads as one (0.9 is 90%; write '1%' for 1%).
+    `as_fraction`: the value is handed on as 0-1, as the code behind the option compares it."""
+
+    legacy_fraction: bool = False
+    as_fraction: bool = False
+    metavar = "PERCENT"
+
+    def schema(self) -> dict[str, Any]:
+        number = {"type": "number", "minimum": 0, "maximum": 100}
+        return {"anyOf": [number, {"type": "string", "pattern": r"^\s*(100(\.0*)?|[0-9]{1,2}(\.[0-9]*)?)\s*%\s*$"}]}
+
+    def file(self, value: Any) -> float:
+        explicit = isinstance(value, str) and value.strip().endswith("%")
+        text = value.strip().removesuffix("%") if isinstance(value, str) else value
+        try:
+            number = Number().text(text) if isinstance(text, str) else Number().file(text)
+        except ValueError:
+            raise ValueError(f"expected a percentage such as 90% or 90, got {describe(value)}") from None
+        percent = number * 100 if self.legacy_fraction and not explicit and 0 <= number <= 1 else number
+        if not 0 <= percent <= 100:
+            raise ValueError(f"expected a percentage from 0 to 100, got {describe(value)}")
+        return percent / 100 if self.as_fraction else percent
+
+
+@dataclass(frozen=True)
 class Flag(Kind):
+    def schema(self) -> dict[str, Any]:
+        return {"type": "boolean"}
+
     def file(self, value: Any) -> bool:
         if not isinstance(value, bool):
             raise ValueError(f"expected true or false, got {describe(value)}")
@@ -134,6 +178,9 @@ class Choice(Kind):
     def metavar(self) -> str:  # type: ignore[override]
         return f"[{'|'.join(self.choices)}]"
 
+    def schema(self) -> dict[str, Any]:
+        return {"enum": list(self.choices)}
+
     def file(self, value: Any) -> str:
         if not isinstance(value, str) or value not in self.choices:
             raise ValueError(f"{value!r} is not one of {', '.join(self.choices)}")
@@ -141,18 +188,11 @@ class Choice(Kind):
 
 
 @dataclass(frozen=True)
-class Scalar(Kind):
-    """A target option read by the target itself (e.g. '100%' or 90 for min_tpu_ops)."""
-
-    def file(self, value: Any) -> str | int | float | bool:
-        if not isinstance(value, str | int | float | bool):
-            raise ValueError(f"expected a string, number or boolean, got {describe(value)}")
-        return value
-
-
-@dataclass(frozen=True)
 class Modes(Kind):
     """Quantization modes, comma lists allowed; the names are checked against the target later."""
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "pattern": r"\S"}
 
     def file(self, value: Any) -> str:
         if not isinstance(value, str) or not any(part.strip() for part in value.split(",")):
@@ -165,6 +205,10 @@ class Shape(Kind):
     """One input shape: '1x3x224x224' or [1, 3, 224, 224]; every dimension >= 1."""
 
     metavar = "SHAPE"
+
+    def schema(self) -> dict[str, Any]:
+        dims = {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1}
+        return {"anyOf": [{"type": "string", "pattern": r"^\s*0*[1-9][0-9]*(\s*[xX]\s*0*[1-9][0-9]*)*\s*$"}, dims]}
 
     def file(self, value: Any) -> tuple[int, ...]:
         dims = value.lower().split("x") if isinstance(value, str) else value
@@ -186,6 +230,9 @@ class Floats(Kind):
 
     metavar = "FLOATS"
 
+    def schema(self) -> dict[str, Any]:
+        return {"anyOf": [{"type": "number"}, {"type": "array", "items": {"type": "number"}, "minItems": 1}]}
+
     def text(self, text: str) -> tuple[float, ...]:
         try:
             return tuple(Number().text(part) for part in text.split(","))
@@ -201,6 +248,9 @@ class DynamicDimKind(Kind):
     """NAME[:AXIS]=MIN..MAX, e.g. batch=1..16 or seq:1=1..128."""
 
     metavar = "NAME[:AXIS]=MIN..MAX"
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "pattern": r"^[^:=]+(:[0-9]+)?=[0-9]+\.\.[0-9]+$"}
 
     def file(self, value: Any) -> DynamicDim:
         from edgex.sources import DynamicDim
@@ -227,6 +277,9 @@ class ConstInputKind(Kind):
     or a JSON array. Kept as (name, JSON text): the model's input type decides how it is read (edgex/constants.py)."""
 
     metavar = "NAME=VALUE"
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "pattern": r"^[^=]+=.+$"}
 
     def file(self, value: Any) -> tuple[str, str]:
         import json
@@ -258,6 +311,9 @@ class ShardKind(Kind):
 
     metavar = "K/N"
 
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "pattern": r"^[0-9]+/[0-9]+$"}
+
     def file(self, value: Any) -> Shard:
         from edgex.build.shard import Shard
 
@@ -272,6 +328,9 @@ _UNSAFE_NAME = re.compile(r"[/\\:\x00-\x1f]")
 @dataclass(frozen=True)
 class ArtifactName(Text):
     """An artifact file stem: a plain name, so every artifact stays inside the output folder."""
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "pattern": r"^[^/\\:~\-][^/\\:]*$", "maxLength": MAX_NAME_BYTES}
 
     def file(self, value: Any) -> str:
         name = super().file(value)
@@ -297,6 +356,9 @@ class ClassNames(Kind):
         except UsageError as exc:
             raise ValueError(exc.one_line()) from None
 
+    def schema(self) -> dict[str, Any]:
+        return {"anyOf": [Text().schema(), {"type": "array", "items": Text().schema()}]}
+
     def file(self, value: Any) -> tuple[str, ...] | str:
         if isinstance(value, str):
             return Text().file(value)
@@ -306,6 +368,9 @@ class ClassNames(Kind):
 @dataclass(frozen=True)
 class Table(Kind):
     """A sub-table; its keys are options of their own (see `file_keys`)."""
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "object"}
 
     def file(self, value: Any) -> dict[str, Any]:
         if not isinstance(value, dict):
@@ -351,6 +416,13 @@ class Option:
     def flag(self) -> str:
         return self.flags[0].split("/")[0] if self.flags else ""
 
+    def file_schema(self) -> dict[str, Any]:
+        """The JSON Schema of this option's build-file key, with its help text as the description."""
+        item = self.kind.schema()
+        if self.file_multiple if self.file_multiple is not None else self.multiple:
+            item = {"anyOf": [item, {"type": "array", "items": item}]}
+        return {"description": self.help, **item}
+
     def check_file(self, value: Any) -> Any:
         """The TOML value, checked and converted (ValueError says what is wrong)."""
         if self.file_multiple if self.file_multiple is not None else self.multiple:
@@ -359,9 +431,9 @@ class Option:
         return self.kind.file(value)
 
 
-def _threshold(key: str, help_text: str) -> Option:
+def _threshold(key: str, help_text: str, kind: Kind | None = None) -> Option:
     flag = "--" + key.replace("_", "-")
-    return Option(key, Number(), help_text, (flag,), THRESHOLDS, (EXPORT, VALIDATE), build_flag=True)
+    return Option(key, kind or Number(), help_text, (flag,), THRESHOLDS, (EXPORT, VALIDATE), build_flag=True)
 
 
 _REPORTS = (EXPORT, VALIDATE)
@@ -448,8 +520,9 @@ OPTIONS: tuple[Option, ...] = (
            (TARGET,), conflicts=("batch_size",)),
     Option("timeout", Number(positive=True), "Seconds per conversion (a target entry's timeout wins in a build).",
            ("--timeout",), (BUILD, TARGET), commands=(EXPORT, DEBUG), default=1200.0, build_flag=True),
-    Option("min_delegated", Number(), "ExecuTorch XNNPACK: fail (exit 1) if fewer than this fraction of nodes are "
-           "delegated.", ("--min-delegated",), (TARGET_OPTIONS,)),
+    Option("min_delegated", Percent(legacy_fraction=True, as_fraction=True), "ExecuTorch XNNPACK: fail (exit 1) if "
+           "fewer than this percentage of nodes are delegated, e.g. 90% (a fraction such as 0.9 is still read).",
+           ("--min-delegated",), (TARGET_OPTIONS,)),
     # Edge TPU (edgex/edgetpu/options.py checks the combination).
     Option("compiler", PathKind(), "Edge TPU: the edgetpu_compiler to run [default: $EDGEX_EDGETPU_COMPILER, then "
            "PATH].", ("--edgetpu-compiler",), (TARGET_OPTIONS,), dest="edgetpu_compiler"),
@@ -463,7 +536,7 @@ OPTIONS: tuple[Option, ...] = (
            ("--delegate-search-step",), (TARGET_OPTIONS,)),
     Option("timeout", Number(positive=True), "Edge TPU: seconds the compiler may take (compiler -t) [180].",
            ("--edgetpu-timeout",), (TARGET_OPTIONS,), dest="edgetpu_timeout"),
-    Option("min_tpu_ops", Scalar(), "Edge TPU: fail (exit 1) when fewer ops map, e.g. 100% [default: warn below "
+    Option("min_tpu_ops", Percent(), "Edge TPU: fail (exit 1) when fewer ops map, e.g. 100% [default: warn below "
            "100%].", ("--min-tpu-ops",), (TARGET_OPTIONS,)),
     # Parity thresholds (edgex/parity/thresholds.py: Thresholds).
     Option("metrics", Text(), "Task metric module:function(reference_outputs, exported_outputs, labels) -> "
@@ -473,9 +546,10 @@ OPTIONS: tuple[Option, ...] = (
     _threshold("max_mean_abs_error", "Fail if an output's mean |error| exceeds this."),
     _threshold("min_cosine", "Fail below this mean per-sample cosine similarity."),
     _threshold("min_snr_db", "Fail below this signal-to-noise ratio (dB)."),
-    _threshold("min_top1_agreement", "Fail below this top-1 agreement (%)."),
-    _threshold("min_top5_agreement", "Fail below this top-5 agreement (%)."),
-    _threshold("max_top1_drop", "Fail if accuracy drops by more than this (percentage points)."),
+    _threshold("min_top1_agreement", "Fail below this top-1 agreement, in percent (97 or 97%).", Percent()),
+    _threshold("min_top5_agreement", "Fail below this top-5 agreement, in percent.", Percent()),
+    _threshold("max_top1_drop", "Fail if accuracy drops by more than this, in percentage points (1 or 1%).",
+               Percent()),
     _threshold("max_latency_ratio", "Fail if exported median latency / reference exceeds this."),
     # Latency measurement.
     Option("threads", Integer(1), "Threads for reference and exported model alike.", ("--threads",), (BUILD,),

@@ -1,9 +1,10 @@
-"""Load a Python object named as 'pkg.module:name' or 'path/to/file.py:name' (factories, data generators)."""
+"""Load a Python object named as 'pkg.module:name' (pkgutil.resolve_name) or 'path/to/file.py:name' (imported from
+the file, its folder on the import path meanwhile): factories, data generators, metrics."""
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
+import pkgutil
 import re
 import sys
 from pathlib import Path
@@ -44,14 +45,27 @@ def load_object(spec: str, what: str) -> Any:
         finally:
             sys.path.remove(str(path.parent))
     else:
-        try:
-            module = importlib.import_module(module_part)
-        except ModuleNotFoundError as exc:
-            raise UsageError(
-                f"{what} '{spec}': module '{exc.name}' not found", hint="check the name or add its folder to PYTHONPATH"
-            ) from None
-        except Exception as exc:  # noqa: BLE001
-            raise UsageError(f"{what} '{spec}': importing {module_part} failed: {type(exc).__name__}: {exc}") from None
+        return _resolve(spec, module_part, attribute, what)
+    return _attribute(module, module_part, attribute, spec, what)
+
+
+def _resolve(spec: str, module_part: str, attribute: str, what: str) -> Any:
+    """'pkg.module:name' through pkgutil.resolve_name, its failures as one line each."""
+    try:
+        return pkgutil.resolve_name(spec)
+    except ModuleNotFoundError as exc:
+        raise UsageError(
+            f"{what} '{spec}': module '{exc.name}' not found", hint="check the name or add its folder to PYTHONPATH"
+        ) from None
+    except AttributeError:
+        if module_part in sys.modules:  # the module imported: the name is what is missing
+            return _attribute(sys.modules[module_part], module_part, attribute, spec, what)
+        raise UsageError(f"{what} '{spec}': importing {module_part} failed (AttributeError)") from None
+    except Exception as exc:  # noqa: BLE001 - user code: report it on one line
+        raise UsageError(f"{what} '{spec}': importing {module_part} failed: {type(exc).__name__}: {exc}") from None
+
+
+def _attribute(module: Any, module_part: str, attribute: str, spec: str, what: str) -> Any:
     try:
         return getattr(module, attribute)
     except AttributeError:

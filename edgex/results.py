@@ -22,8 +22,8 @@ class RowStatus(StrEnum):
         return STATUS_ICONS[self.value]
 
 
-STATUS_ICONS = {"passed": "✅", "exported": "✅", "parity_failed": "❎", "export_failed": "❌"}
-ICON_STYLES = {"✅": "green", "❎": "yellow", "❌": "red"}  # rich styles of the terminal rows
+STATUS_ICONS = {"passed": "✅", "exported": "✅", "parity_failed": "✗", "export_failed": "❌"}
+ICON_STYLES = {"✅": "green", "✗": "yellow", "❌": "red"}  # rich styles of the terminal rows
 
 
 @dataclass

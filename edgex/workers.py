@@ -16,6 +16,7 @@ import contextlib
 import ctypes
 import importlib
 import os
+import pkgutil
 import re
 import shutil
 import signal
@@ -71,9 +72,8 @@ class Kept:
 
 
 def import_target(target: str) -> Any:
-    """Resolve 'package.module:attribute'."""
-    module_name, _, attribute = target.partition(":")
-    return getattr(importlib.import_module(module_name), attribute)
+    """Resolve 'package.module:attribute' (the standard library's spelling of it)."""
+    return pkgutil.resolve_name(target)
 
 
 def short_message(exc: BaseException) -> str:

@@ -102,7 +102,9 @@ def test_pyproject_tool_table_is_found_and_validated(project: Path) -> None:
     (project / "pyproject.toml").write_text('[project]\nname = "app"\n' + text.replace("io_dtype", "io_type"))
     with pytest.raises(ConfigError, match=r"pyproject.toml:\d+: tool.edgex.targets.tflite-int8.io_type: unknown key"):
         load_config(path)
-    with pytest.raises(UsageError, match=r"no edgex\.toml"):
+    assert find_config(None, project / "model") == path  # from a subfolder: the nearest one up, like ruff/pytest
+    (project / "pyproject.toml").write_text('[project]\nname = "app"\n')
+    with pytest.raises(UsageError, match=r"no edgex\.toml .* or its parent folders"):
         find_config(None, project / "model")
 
 

@@ -42,7 +42,7 @@ def _flags(command: click.Command) -> dict[str, click.Option]:
 def test_every_export_flag_has_a_build_key_or_a_reason() -> None:
     records = {option.name: option for option in options_for("export")}
     flags = _flags(_command("export"))
-    assert set(flags) == set(records) | {"debug"}  # --debug: how edgex reports, not what it builds
+    assert set(flags) == set(records) | {"debug", "quiet", "verbose"}  # how edgex reports, not what it builds
     for name, record in records.items():
         assert record.places or record.cli_only, f"--{name} has no build-file key and no reason why"
         assert not (record.places and record.cli_only), name

@@ -38,7 +38,7 @@ def test_every_mode_passes_with_the_promised_figures(report, demo_export) -> Non
     assert fp32["parity"]["outputs"][0]["max_abs_error"] < 1e-4
     assert headline["reference_accuracy"] > 95.0  # the demo model is really trained
     table = demo_export["result"].stdout
-    assert table.count("✅") == len(MODES) and "❎" not in table and "❌" not in table
+    assert table.count("✅") == len(MODES) and "✗" not in table and "❌" not in table
 
 
 def test_artifacts_are_named_by_mode_and_hashed(report, demo_export) -> None:

@@ -142,7 +142,7 @@ def test_min_tpu_ops_gate_fails_with_exit_1(tmp_path: Path, monkeypatch: pytest.
         "--min-tpu-ops", "100%", "--report-json", report,
     )  # fmt: skip
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "❎" in result.stdout and "tpu_ops 44.4444% < 100% (FAILED)" in result.stdout
+    assert "✗" in result.stdout and "tpu_ops 44.4444% < 100% (FAILED)" in result.stdout
     row = load_json(report)["rows"][0]
     assert row["status"] == "parity_failed" and row["error"] is None
     assert row["checks"] == [

@@ -29,7 +29,7 @@ def test_weights_perturbed_after_export_fail_validation(demo_export, tmp_path) -
         junit,
     )
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "❎" in result.stdout and "FAIL" in result.stdout
+    assert "✗" in result.stdout and "FAIL" in result.stdout
     report = load_json(report_path)
     row = report["rows"][0]
     assert report["verdict"] == "fail" and row["status"] == "parity_failed"
@@ -106,7 +106,7 @@ def test_threshold_override_makes_a_passing_export_fail(tmp_path) -> None:
     assert result.returncode == 1
     check = next(c for c in load_json(tmp_path / "r.json")["rows"][0]["parity"]["checks"] if c["name"] == "snr")
     assert check["threshold"] == 150.0 and not check["passed"]
-    assert "❎" in result.stdout
+    assert "✗" in result.stdout
 
 
 def test_calibration_overlapping_validation_warns(tmp_path) -> None:

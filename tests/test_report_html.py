@@ -150,3 +150,16 @@ def test_export_report_html_shows_every_mode(demo_export: dict[str, Path]) -> No
     assert {f["plot"] for f in facts["figures"]} == PLOTS
     assert [row["mode"] for row in facts["rows"]] == ["none", "fp16", "dynamic", "int8", "int16x8"]
     assert_rows_match(facts["rows"], [(f"export {Path(report['source']['spec']).name}", report)])
+
+
+def test_html_is_rendered_with_autoescape(demo_export: dict[str, Path], tmp_path: Path) -> None:
+    """A title, label or error with markup in it is shown as text: the page is Jinja2 with autoescape."""
+    page_path = tmp_path / "page.html"
+    title = '<script>alert("x")</script> & <b>'
+    result = run_edgex("report", demo_export["out"] / "report.json", "--html", page_path, "--title", title)
+    assert result.returncode == 0, result.stderr
+    page = page_path.read_text()
+    assert "<script" not in page and "<b>" not in page
+    assert "<title>&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;b&gt;</title>" in page
+    assert "font-family: system-ui, -apple-system, 'Segoe UI', sans-serif" in page  # the stylesheet is not escaped
+    assert len(file_facts(page)["rows"]) == 5

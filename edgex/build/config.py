@@ -136,12 +136,13 @@ def find_config(explicit: Path | None, cwd: Path) -> Path:
         if not explicit.is_file():
             raise UsageError(f"--config {explicit}: no such file")
         return explicit.resolve()
-    for name in (CONFIG_NAME, PYPROJECT):
-        candidate = cwd / name
-        if candidate.is_file() and (name == CONFIG_NAME or _has_tool_table(candidate)):
-            return candidate.resolve()
+    for folder in (cwd.resolve(), *cwd.resolve().parents):  # the nearest one up the tree, as ruff and pytest do
+        for name in (CONFIG_NAME, PYPROJECT):
+            candidate = folder / name
+            if candidate.is_file() and (name == CONFIG_NAME or _has_tool_table(candidate)):
+                return candidate
     raise UsageError(
-        f"no {CONFIG_NAME} (or [tool.edgex] in {PYPROJECT}) in {cwd}",
+        f"no {CONFIG_NAME} (or [tool.edgex] in {PYPROJECT}) in {cwd} or its parent folders",
         hint="write one (see docs/build.md) or name it with --config",
     )
 

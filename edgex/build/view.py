@@ -1,5 +1,5 @@
 """The build in the terminal: a progress line per running cell (stderr), a line per finished cell, then one table
-row per artifact row with ✅ passed · ❎ parity failed · ❌ export failed, and the verdict."""
+row per artifact row with ✅ passed · ✗ parity failed · ❌ export failed, and the verdict."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from rich.table import Table
 
 from edgex.build.runner import BuildResult, CellResult
 from edgex.report.rows import metric_cells, note
+from edgex.report.table import verdict_line
 from edgex.results import ICON_STYLES, STATUS_ICONS, RowResult, RowStatus, RunReport
 
 HEADERS = (
@@ -133,5 +134,18 @@ def render(build: BuildResult, console: Console, written: list[Path]) -> None:
     console.print(summary, highlight=False)
     for path in written:
         console.print(f"[dim]wrote {path}[/dim]", highlight=False)
-    verdict = "[green]PASS[/green]" if build.verdict == "pass" else "[red]FAIL[/red]"
-    console.print(f"{verdict} exit {int(build.exit_code)} in {build.seconds:.1f} s")
+    console.print(verdict_line(build.verdict, int(build.exit_code), build.seconds))
+
+
+def failed_rows(build: BuildResult) -> list[tuple[str, RowResult]]:
+    """(cell id, row) of every counted row that failed, a cell that could not run as one export-failed row."""
+    failed = []
+    for result in build.cells:
+        if result.forgiven:
+            continue
+        if result.outcome.error is not None:
+            failed.append((result.cell.id, RowResult("-", "", RowStatus.EXPORT_FAILED, error=result.outcome.error)))
+            continue
+        report = RunReport.from_dict(result.outcome.report) if result.outcome.report else None
+        failed += [(result.cell.id, row) for row in (report.rows if report else []) if row.status.icon != "✅"]
+    return failed

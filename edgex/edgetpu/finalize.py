@@ -61,7 +61,7 @@ def _cpu_parity_note(artifact: Path) -> str:
 
 
 def _gate(report: CompilerReport, min_percent: float | None) -> Check | None:
-    """--min-tpu-ops: a failed gate shows as ❎ and exits 1, like a failed parity check."""
+    """--min-tpu-ops: a failed gate shows as ✗ and exits 1, like a failed parity check."""
     percent = report.percent_on_tpu
     if min_percent is None or percent is None:
         return None

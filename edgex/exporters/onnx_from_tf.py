@@ -6,6 +6,7 @@ from typing import Any
 
 from edgex.errors import ConversionError
 from edgex.exporters import ConversionOutcome, ConversionRequest, Converter
+from edgex.exporters.onnx_quantize import RECIPES, apply_recipe, check_options
 from edgex.registry import Registry
 from edgex.workers import short_message
 
@@ -23,7 +24,9 @@ def register(registry: Registry) -> None:
             extra="onnx",
             module="tf2onnx",
             requires=("tensorflow", "onnx"),
-            recipes=("none",),
+            recipes=RECIPES,
+            check_options=check_options,
+            per_tensor=True,
             description="tf2onnx.convert.from_function",
         )
     )
@@ -85,7 +88,7 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
             notes.append("tf2onnx SavedModel loader (captured constants frozen; batch as the signature has it)")
     except Exception as exc:  # noqa: BLE001
         raise ConversionError(f"tf2onnx failed: {short_message(exc)}", hint="--debug shows the full error") from None
-    return ConversionOutcome(notes=notes)
+    return ConversionOutcome(notes=[*notes, *apply_recipe(request)])
 
 
 def _from_saved_model_loader(request: ConversionRequest) -> None:

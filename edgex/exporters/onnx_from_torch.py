@@ -11,6 +11,7 @@ from typing import Any
 
 from edgex.errors import ConversionError
 from edgex.exporters import ConversionOutcome, ConversionRequest, Converter
+from edgex.exporters.onnx_quantize import RECIPES, apply_recipe, check_options
 from edgex.registry import Registry
 from edgex.workers import short_message
 
@@ -31,7 +32,9 @@ def register(registry: Registry) -> None:
             extra="onnx",
             module="onnxscript",
             requires=("torch", "onnx"),
-            recipes=("none",),
+            recipes=RECIPES,
+            check_options=check_options,
+            per_tensor=True,
             description="torch.onnx.export(dynamo=True)",
         )
     )
@@ -69,9 +72,10 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
             notes=[
                 f"ONNX opset {TORCHSCRIPT_OPSET}",
                 f"TorchScript-based exporter ({how}); torch.export: {short_message(root)}",
+                *apply_recipe(request),
             ]
         )
-    return ConversionOutcome(notes=[f"ONNX opset {OPSET}"])
+    return ConversionOutcome(notes=[f"ONNX opset {OPSET}", *apply_recipe(request)])
 
 
 def _not_symbolic(graph: Any, value: Any) -> Any:

@@ -40,8 +40,8 @@ def register(registry: Registry) -> None:
         Target(
             name="onnx",
             format="onnx",
-            description="ONNX model (float32), validated with onnxruntime",
-            recipes=("none",),
+            description="ONNX model (float32, or int8 QDQ / dynamic via onnxruntime.quantization)",
+            recipes=("none", "dynamic", "int8"),
             default_recipe="none",
             runtime="onnxruntime (incl. onnxruntime-mobile / onnxruntime-web)",
             constraints=("from PyTorch: torch.onnx dynamo exporter; from Keras/SavedModel: tf2onnx",),

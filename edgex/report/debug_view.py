@@ -13,10 +13,11 @@ if TYPE_CHECKING:
     from edgex.debugging import DebugReport
 
 
-def print_debug(report: DebugReport) -> None:
-    console = Console()
+def print_debug(report: DebugReport, stderr: bool = False) -> None:
+    """`stderr`: the JSON report went to stdout (`--report-json -`)."""
+    console = Console(stderr=stderr)
     if not console.is_terminal:
-        console = Console(width=max(console.width, 160))
+        console = Console(stderr=stderr, width=max(console.width, 160))
     table = Table(title=f"edgex debug: {report.artifact} vs {report.source} ({report.samples} samples)",
                   title_justify="left")
     for header in ("#", "layer", "kind", "SNR dB", "cosine", "max |err|", "adds dB", "clipped", ""):

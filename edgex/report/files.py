@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
 from edgex.artifacts import default_file_mode, temp_prefix
 from edgex.errors import UsageError
 
+STDOUT = "-"  # a report path that means standard output
+
 
 def write_text_atomic(path: Path, text: str) -> None:
+    if str(path) == STDOUT:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
     temp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -28,9 +35,12 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 
 def check_report_paths(paths: dict[str, Path | None]) -> None:
-    """Check every report path (option name -> path) at once, before any model loads."""
+    """Check every report path (option name -> path) at once, before any model loads; `-` (stdout) takes one."""
+    on_stdout = [option for option, path in paths.items() if path is not None and str(path) == STDOUT]
+    if len(on_stdout) > 1:
+        raise UsageError(f"{' and '.join(on_stdout)} both write to stdout ('-')", hint="give all but one a file path")
     for option, path in paths.items():
-        if path is not None:
+        if path is not None and str(path) != STDOUT:
             check_report_path(Path(path), option)
 
 

@@ -4,12 +4,15 @@ so the page can be attached to a CI run or mailed as one file.
 Plots: per-output error histograms, reference-vs-exported scatter, latency box plots, size bars, int8 error by
 depth for failed rows that carry a layer comparison, and accuracy
 (or top-1 agreement) vs size. Every number in the table carries its raw JSON value in data-value.
+This module builds the view (cells, figures, checks); templates/report.html.j2 lays it out, through Jinja2 with
+autoescape on, so a model path, a cell id or an error message can never inject markup.
 """
 
 from __future__ import annotations
 
 import base64
-import html
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,28 +25,24 @@ from edgex.report.runs import Run, run_of
 from edgex.results import RowResult, RunReport
 
 STATUS_TEXT = {"passed": "passed", "exported": "exported", "parity_failed": "parity failed", "export_failed": "failed"}
-STYLE = """
-body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 1.5rem 2rem; color: #1d2330; }
-h1 { margin-bottom: 0.2rem; } .sub { color: #5a6275; margin-top: 0; }
-table { border-collapse: collapse; margin: 0.8rem 0; font-size: 0.9rem; }
-th, td { border: 1px solid #d5d9e2; padding: 0.25rem 0.55rem; text-align: right; }
-th { background: #f1f3f8; } td.text { text-align: left; }
-.badge { display: inline-block; padding: 0.05rem 0.5rem; border-radius: 0.7rem; font-weight: 600; color: white; }
-.passed, .exported, .pass { background: #2e7d32; } .parity_failed { background: #b26a00; }
-.export_failed, .fail { background: #c62828; } .skipped { background: #757575; }
-figure { margin: 1rem 0; } figure img { max-width: 100%; border: 1px solid #e3e6ee; }
-figcaption { color: #5a6275; font-size: 0.85rem; } details { margin: 0.3rem 0; }
-.note { color: #5a6275; font-size: 0.85rem; }
-"""
 
 
-def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
+@dataclass(frozen=True)
+class Cell:
+    """One table cell as the template draws it: its text, and the raw JSON value behind a number (data-value)."""
+
+    text: str
+    key: str | None = None
+    value: str | None = None
+    css: str = ""
+    badge: str | None = None  # a status badge's CSS class
 
 
-def _cell(text: str, key: str | None = None, value: Any = None, css: str = "") -> str:
-    data = f' data-key="{_e(key)}" data-value="{_e(value)}"' if key is not None and value is not None else ""
-    return f'<td class="{css}"{data}>{_e(text)}</td>'
+@dataclass(frozen=True)
+class Figure:
+    kind: str
+    png: str  # base64
+    caption: str
 
 
 def _headline(row: RowResult) -> OutputMetrics | None:
@@ -61,30 +60,28 @@ def _artifact_rows(runs: list[Run]) -> list[tuple[str, Run, RowResult]]:
     return found
 
 
-def _summary_table(runs: list[Run]) -> str:
-    headers = (
-        "run",
-        "status",
-        "target",
-        "mode",
-        "artifact",
-        "size KB",
-        "top-1 agree %",
-        "accuracy %",
-        "cosine",
-        "SNR dB",
-        "max |err|",
-        "latency ms",
-    )
-    lines = ['<table id="summary"><thead><tr>' + "".join(f"<th>{h}</th>" for h in headers) + "</tr></thead><tbody>"]
+HEADERS = (
+    "run",
+    "status",
+    "target",
+    "mode",
+    "artifact",
+    "size KB",
+    "top-1 agree %",
+    "accuracy %",
+    "cosine",
+    "SNR dB",
+    "max |err|",
+    "latency ms",
+)
+
+
+def _summary_rows(runs: list[Run]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
     for run in runs:
         if not run.report or not run.report.rows:
             status = "skipped" if run.skipped else "export_failed"
-            lines.append(
-                f'<tr data-run="{_e(run.label)}">{_cell(run.label, css="text")}'
-                f'<td class="text"><span class="badge {status}">failed</span></td>'
-                f'<td class="text" colspan="10">{_e(run.error or "no report")}</td></tr>'
-            )
+            rows.append({"failed_run": True, "run": run.label, "status": status, "error": run.error or "no report"})
             continue
         for row in run.report.rows:
             head = _headline(row)
@@ -92,11 +89,11 @@ def _summary_table(runs: list[Run]) -> str:
             status = "skipped" if run.skipped and row.status == "export_failed" else row.status.value
             label = "optional: " + STATUS_TEXT[row.status] if status == "skipped" else STATUS_TEXT[row.status]
             cells = [
-                _cell(run.label, css="text"),
-                f'<td class="text"><span class="badge {status}" data-key="status">{_e(label)}</span></td>',
-                _cell(row.target, css="text"),
-                _cell(row.mode, css="text"),
-                _cell(Path(row.artifact.path).name if row.artifact else "-", css="text"),
+                Cell(run.label, css="text"),
+                Cell(label, css="text", badge=status),
+                Cell(row.target, css="text"),
+                Cell(row.mode, css="text"),
+                Cell(Path(row.artifact.path).name if row.artifact else "-", css="text"),
                 _number(row.artifact.size_bytes if row.artifact else None, "size_bytes", lambda v: f"{v / 1024:.1f}"),
                 _number(head.top1_agreement if head else None, "top1_agreement", lambda v: f"{v:.1f}"),
                 _accuracy(head),
@@ -105,62 +102,56 @@ def _summary_table(runs: list[Run]) -> str:
                 _number(head.max_abs_error if head else None, "max_abs_error", lambda v: f"{v:.2e}"),
                 _number(latency.median_ms if latency else None, "median_ms", lambda v: f"{v:.3f}"),
             ]
-            lines.append(f'<tr data-run="{_e(run.label)}" data-mode="{_e(row.mode)}">' + "".join(cells) + "</tr>")
-    lines.append("</tbody></table>")
-    return "\n".join(lines)
+            rows.append({"failed_run": False, "run": run.label, "mode": row.mode, "cells": cells})
+    return rows
 
 
-def _number(value: float | None, key: str, fmt: Any) -> str:
-    return _cell("-") if value is None else _cell(fmt(value), key, repr(value))
+def _number(value: float | None, key: str, fmt: Callable[[float], str]) -> Cell:
+    return Cell("-") if value is None else Cell(fmt(value), key, repr(value))
 
 
-def _accuracy(head: OutputMetrics | None) -> str:
+def _accuracy(head: OutputMetrics | None) -> Cell:
     reference, exported = (head.reference_accuracy, head.exported_accuracy) if head else (None, None)
     if reference is None or exported is None:
-        return _cell("-")
-    return _cell(f"{reference:.1f} -> {exported:.1f}", "exported_accuracy", repr(exported))
+        return Cell("-")
+    return Cell(f"{reference:.1f} -> {exported:.1f}", "exported_accuracy", repr(exported))
 
 
-def _checks(runs: list[Run]) -> str:
-    parts = ["<h2>Checks</h2>"]
+def _checks(runs: list[Run]) -> list[dict[str, Any]]:
+    groups = []
     for run in runs:
         for row in run.report.rows if run.report else []:
             checks = [*row.checks, *(row.parity.checks if row.parity else [])]
             failed = sum(1 for c in checks if not c.passed)
-            summary = f"{run.label} {row.target} {row.mode}: {len(checks) - failed}/{len(checks)} checks passed"
-            body = "".join(_check_row(c) for c in checks)
-            notes = "".join(f'<p class="note">{_e(n)}</p>' for n in ([row.error] if row.error else []))
-            notes += "".join(f'<p class="note">{_e(n)}</p>' for n in row.notes)
-            parts.append(
-                f"<details{' open' if failed else ''}><summary>{_e(summary)}</summary>{notes}"
-                "<table><thead><tr><th>check</th><th>output</th><th>value</th><th>threshold</th><th>result</th></tr>"
-                f"</thead><tbody>{body}</tbody></table></details>"
+            groups.append(
+                {
+                    "summary": f"{run.label} {row.target} {row.mode}: {len(checks) - failed}/{len(checks)} checks "
+                    "passed",
+                    "failed": failed > 0,
+                    "notes": [*([row.error] if row.error else []), *row.notes],
+                    "checks": [_check_cells(check) for check in checks],
+                }
             )
-    return "\n".join(parts)
+    return groups
 
 
-def _check_row(check: Check) -> str:
-    value = f"{check.value:.6g}{check.unit}"
-    threshold = f"{check.comparison} {check.threshold:g}{check.unit}"
-    result = "pass" if check.passed else "fail"
-    return (
-        f"<tr>{_cell(check.name, css='text')}{_cell(check.output or '-', css='text')}"
-        f"{_cell(value, 'value', repr(check.value))}{_cell(threshold)}"
-        f'<td class="text"><span class="badge {result}">{"ok" if check.passed else "FAILED"}</span></td></tr>'
-    )
+def _check_cells(check: Check) -> dict[str, Any]:
+    return {
+        "name": Cell(check.name, css="text"),
+        "output": Cell(check.output or "-", css="text"),
+        "value": Cell(f"{check.value:.6g}{check.unit}", "value", repr(check.value)),
+        "threshold": Cell(f"{check.comparison} {check.threshold:g}{check.unit}"),
+        "passed": check.passed,
+    }
 
 
-def _figure(kind: str, png: bytes, caption: str) -> str:
-    encoded = base64.b64encode(png).decode("ascii")
-    return (
-        f'<figure data-plot="{_e(kind)}"><img alt="{_e(caption)}" src="data:image/png;base64,{encoded}">'
-        f"<figcaption>{_e(caption)}</figcaption></figure>"
-    )
+def _figure(kind: str, png: bytes, caption: str) -> Figure:
+    return Figure(kind, base64.b64encode(png).decode("ascii"), caption)
 
 
-def _plots(runs: list[Run]) -> str:
+def _plots(runs: list[Run]) -> list[Figure]:
     rows = _artifact_rows(runs)
-    figures: list[str] = []
+    figures: list[Figure] = []
     histograms: dict[str, list[plots.Series]] = {}
     samples: list[plots.Series] = []
     for label, _run, row in rows:
@@ -203,10 +194,10 @@ def _plots(runs: list[Run]) -> str:
     ]
     if depth:
         figures.append(_figure("depth", plots.error_by_depth(depth), "int8 error by depth (failed rows' layers)"))
-    return "<h2>Plots</h2>\n" + ("\n".join(figures) if figures else '<p class="note">no plot data in these reports</p>')
+    return figures
 
 
-def _accuracy_figure(rows: list[tuple[str, Run, RowResult]]) -> list[str]:
+def _accuracy_figure(rows: list[tuple[str, Run, RowResult]]) -> list[Figure]:
     """Accuracy against labels when every artifact has it, else top-1 agreement with the reference."""
     heads = [(label, run, row, head) for label, run, row in rows if (head := _headline(row)) is not None]
     if not heads:
@@ -230,31 +221,36 @@ def _accuracy_figure(rows: list[tuple[str, Run, RowResult]]) -> list[str]:
 
 
 def html_report(runs: list[Run], title: str) -> str:
+    """The page, rendered by Jinja2 with autoescape from templates/report.html.j2 (shipped as package data)."""
+    from edgex.errors import require_module
+
+    require_module("jinja2", "report", "writing the HTML report")
+    import jinja2
+
     failed = [run for run in runs if not run.skipped and run.exit_code != 0]
-    verdict = "fail" if failed else "pass"
     versions: dict[str, str] = {}
     for run in runs:
         versions.update(run.report.versions if run.report else {})
-    generated = datetime.now(UTC).isoformat(timespec="seconds")
-    errors = "".join(
-        f'<p class="note" data-run="{_e(r.label)}">{_e(r.label)}: {_e(r.error)}</p>' for r in runs if r.error
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("edgex.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
     )
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="icon" href="data:,"><style>{STYLE}</style></head>
-<body>
-<h1>{_e(title)}</h1>
-<p class="sub">verdict <span class="badge {verdict}" id="verdict">{verdict.upper()}</span> ·
-{len(runs)} run(s) · generated {generated} by edgex {_e(versions.get("edgex", ""))}</p>
-{errors}
-{_summary_table(runs)}
-{_plots(runs)}
-{_checks(runs)}
-<h2>Versions</h2>
-<p class="note">{_e(", ".join(f"{k} {v}" for k, v in sorted(versions.items())))}</p>
-</body></html>
-"""
+    return environment.get_template("report.html.j2").render(
+        title=title,
+        verdict="fail" if failed else "pass",
+        runs=runs,
+        generated=datetime.now(UTC).isoformat(timespec="seconds"),
+        edgex_version=versions.get("edgex", ""),
+        headers=HEADERS,
+        rows=_summary_rows(runs),
+        figures=_plots(runs),
+        checks=_checks(runs),
+        versions=", ".join(f"{k} {v}" for k, v in sorted(versions.items())),
+    )
 
 
 def write_html_runs(runs: list[Run], path: Path, title: str) -> None:

@@ -1,4 +1,4 @@
-"""Terminal table (rich): one row per artifact with ✅ passed, ❎ parity failed, ❌ export failed."""
+"""Terminal table (rich): one row per artifact with ✅ passed, ✗ parity failed, ❌ export failed."""
 
 from __future__ import annotations
 
@@ -35,5 +35,10 @@ def render(report: RunReport, console: Console) -> None:
         console.print(f"[dim]note: {escape(note)}[/dim]")
     for warning in report.warnings:
         console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
-    verdict = "[green]PASS[/green]" if report.verdict == "pass" else "[red]FAIL[/red]"
-    console.print(f"{verdict} exit {int(report.exit_code)} in {report.seconds:.1f} s")
+    console.print(verdict_line(report.verdict, int(report.exit_code), report.seconds))
+
+
+def verdict_line(verdict: str, exit_code: int, seconds: float) -> str:
+    """The last line of every run (rich markup): PASS/FAIL, the exit code, the time; all `--quiet` keeps."""
+    colour = "green" if verdict == "pass" else "red"
+    return f"[{colour}]{verdict.upper()}[/{colour}] exit {exit_code} in {seconds:.1f} s"
