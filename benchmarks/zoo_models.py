@@ -18,7 +18,9 @@ from PIL import Image, ImageDraw, ImageFilter
 from scipy import signal
 
 FP32_ROUTES = ("tflite", "executorch", "pytorch-lite", "onnx")
-INT8_ROUTES = ("tflite", "executorch")
+INT8_ROUTES = ("tflite", "executorch", "onnx")
+# No onnx -> onnx route: an ONNX source is quantized to ONNX with onnxruntime.quantization directly.
+ONNX_SOURCE_INT8_ROUTES = ("tflite", "executorch")
 ZOO_FACTORIES = "benchmarks.zoo_factories"
 
 
@@ -277,7 +279,7 @@ MODELS: tuple[ZooModel, ...] = (
         "nudenet",
         nudenet_inputs,
         ("tflite", "executorch", "pytorch-lite"),
-        INT8_ROUTES,
+        ONNX_SOURCE_INT8_ROUTES,
         calib_count=16,
         val_count=6,
     ),
@@ -371,7 +373,7 @@ MODELS: tuple[ZooModel, ...] = (
         "openwakeword",
         oww_embedding_inputs,
         ("tflite", "executorch", "pytorch-lite"),
-        INT8_ROUTES,
+        ONNX_SOURCE_INT8_ROUTES,
     ),
     ZooModel(
         "oww-hey-jarvis",
