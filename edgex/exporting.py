@@ -42,9 +42,11 @@ from edgex.pipeline import (
     with_data_shapes,
 )
 from edgex.quantize.layers import LayerResult, sensitivity_order
+from edgex.quantize.linear import LINEAR_DOMINATED
 from edgex.quantize.recipes import AUTO, AUTO_FALLBACKS, AUTO_MAX_FLOAT_LAYERS, FLOAT, Recipe, get_recipe, parse_recipes
 from edgex.results import ArtifactInfo, RowResult, RowStatus, RunReport
 from edgex.routes import Route, all_routes, choose_route
+from edgex.runnable import check_runs, unrunnable
 from edgex.sources import SourceOptions, SourceRef, ensure_loadable, get_format, resolve_source
 from edgex.sources.remote import RemoteRunner
 from edgex.specs import ModelSignature
@@ -77,6 +79,7 @@ class ExportConfig:
     timeout: float = 1200.0
     route: str | None = None  # forced route, 'keras>onnx>torch-export>pte'
     keep_intermediates: bool = False
+    keep_failed: bool = False  # keep an artifact its runtime cannot run (edgex/runnable.py)
     objective: str = "latency"  # -q auto: 'latency' refuses artifacts slower than fp32; 'size' does not
     debug: bool = False
 
@@ -303,6 +306,12 @@ def _export_one(
         if not finalized.validate_anyway:
             return row
     if session is None:
+        try:
+            on_step(f"{label}: running once")
+            check_runs(pool, SourceRef(spec=str(job.path), format=job.target.format, path=job.path),
+                       config.parity.bench.threads, config.timeout)
+        except ConversionError as exc:
+            return _unrunnable(row, job.path, exc, config.keep_failed)
         if row.status is RowStatus.EXPORTED and row.failed_checks:
             row.status = RowStatus.PARITY_FAILED
         return row
@@ -314,6 +323,8 @@ def _export_one(
     try:
         gate = (job.gate or job.mode).thresholds
         parity, info = session.check(artifact, thresholds_for(gate, config.parity.threshold_overrides))
+    except ConversionError as exc:  # the runtime could not load or run it (edgex/runnable.py)
+        return _unrunnable(row, validate_path, exc, config.keep_failed)
     except EdgexError as exc:  # row-scoped: the other rows still run; the exit code summarises them
         return _failed(row, exc)
     row.parity = parity
@@ -380,8 +391,13 @@ def _export_auto(
                 record_of(row)["slower_than_fp32"] = True
             return not slower
 
-        full = attempt("int8")
-        chosen = full if acceptable(full) else None
+        chosen: RowResult | None = None
+        share = _linear_share(pool, job, ref, config) if "dynamic" in supported else None
+        if share is not None and share >= LINEAR_DOMINATED:  # transformers, RNNs: Linear-layer int8 first
+            linear = attempt("dynamic")
+            chosen = linear if acceptable(linear) else None
+        full = attempt("int8") if chosen is None else chosen
+        chosen = chosen or (full if acceptable(full) else None)
         debug = full.details.get("layer_debug")
         ranking = sensitivity_order([LayerResult(**layer) for layer in debug["layers"]]) if debug else []
         for count in range(1, min(AUTO_MAX_FLOAT_LAYERS, len(ranking)) + 1):
@@ -410,6 +426,19 @@ def _export_auto(
     final.export_seconds = time.perf_counter() - clock
     final.notes.insert(0, _auto_note(final, full, kept, chosen is not None))
     return final
+
+
+def _linear_share(pool: WorkerPool, job: ExportJob, ref: SourceRef, config: ExportConfig) -> float | None:
+    """The share of the source's weights in Linear/RNN layers, when the converter loads the source itself."""
+    if len(job.route.hops) != 1:
+        return None
+    try:
+        share: float | None = pool.shared(job.route.hops[0].worker).call(
+            "edgex.quantize.linear:share_of_source", ref, what="counting Linear weights", timeout=config.timeout
+        )
+    except EdgexError:
+        return None  # the conversion attempts will report what is wrong with the source
+    return share
 
 
 def _attempt_record(recipe: str, keep_float: tuple[str, ...], row: RowResult) -> dict[str, Any]:
@@ -448,6 +477,8 @@ def _auto_note(final: RowResult, full: RowResult, kept: list[str], passed: bool)
     chosen = (final.quantization or {}).get("chosen")
     if not passed:
         return "auto: nothing passed the thresholds (see quantization.attempts); kept the full int8 artifact"
+    if chosen == "dynamic":
+        return "auto: Linear layers hold most weights; dynamic int8 on them passed"
     if final is full:
         return "auto: full int8 passed"
     if chosen != "int8":
@@ -579,6 +610,14 @@ def _all_routes_failed(attempts: list[dict[str, str]], first: EdgexError) -> Edg
     error.message = f"{first.message} (also failed: {len(attempts) - 1} fallback route(s))"
     error.hint = f"fallbacks tried: {others}"
     return error
+
+
+def _unrunnable(row: RowResult, path: Path, exc: ConversionError, keep: bool) -> RowResult:
+    error, facts = unrunnable(path, exc, keep)
+    row.details["unrunnable"] = facts
+    if not keep:
+        row.artifact = None
+    return _failed(row, error)
 
 
 def _failed(row: RowResult, exc: EdgexError) -> RowResult:
