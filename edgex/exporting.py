@@ -42,7 +42,6 @@ from edgex.pipeline import (
     with_data_shapes,
 )
 from edgex.quantize.layers import LayerResult, sensitivity_order
-from edgex.quantize.linear import LINEAR_DOMINATED
 from edgex.quantize.recipes import AUTO, AUTO_FALLBACKS, AUTO_MAX_FLOAT_LAYERS, FLOAT, Recipe, get_recipe, parse_recipes
 from edgex.results import ArtifactInfo, RowResult, RowStatus, RunReport
 from edgex.routes import Route, all_routes, choose_route
@@ -392,8 +391,7 @@ def _export_auto(
             return not slower
 
         chosen: RowResult | None = None
-        share = _linear_share(pool, job, ref, config) if "dynamic" in supported else None
-        if share is not None and share >= LINEAR_DOMINATED:  # transformers, RNNs: Linear-layer int8 first
+        if "dynamic" in supported and _linear_dominated(pool, job, ref, config):  # transformers, RNNs
             linear = attempt("dynamic")
             chosen = linear if acceptable(linear) else None
         full = attempt("int8") if chosen is None else chosen
@@ -428,17 +426,18 @@ def _export_auto(
     return final
 
 
-def _linear_share(pool: WorkerPool, job: ExportJob, ref: SourceRef, config: ExportConfig) -> float | None:
-    """The share of the source's weights in Linear/RNN layers, when the converter loads the source itself."""
+def _linear_dominated(pool: WorkerPool, job: ExportJob, ref: SourceRef, config: ExportConfig) -> bool:
+    """Whether the source is transformer/RNN-shaped (edgex/quantize/linear.py), when the converter loads it
+    itself: -q auto then tries the Linear-layer int8 form first."""
     if len(job.route.hops) != 1:
-        return None
+        return False
     try:
-        share: float | None = pool.shared(job.route.hops[0].worker).call(
-            "edgex.quantize.linear:share_of_source", ref, what="counting Linear weights", timeout=config.timeout
+        found: bool | None = pool.shared(job.route.hops[0].worker).call(
+            "edgex.quantize.linear:linear_dominated_source", ref, what="counting Linear weights", timeout=config.timeout
         )
     except EdgexError:
-        return None  # the conversion attempts will report what is wrong with the source
-    return share
+        return False  # the conversion attempts will report what is wrong with the source
+    return bool(found)
 
 
 def _attempt_record(recipe: str, keep_float: tuple[str, ...], row: RowResult) -> dict[str, Any]:

@@ -14,36 +14,47 @@ from typing import Any
 from edgex.quantize.recipes import LinearSpec, Recipe
 
 LINEAR_DOMINATED = 0.5  # share of the weights in Linear/RNN layers from which a model gets the Linear-layer form
+MAX_CONV_SHARE = 0.1  # ...unless convolutions hold more than this: they dominate compute, and PT2E quantizes them
+
+
+def _share(module: Any, kinds: tuple[Any, ...]) -> float:
+    total = sum(p.numel() for p in module.parameters())
+    held = sum(
+        p.numel() for layer in module.modules() if isinstance(layer, kinds) for p in layer.parameters(recurse=False)
+    )
+    return held / total if total else 0.0
 
 
 def linear_weight_share(module: Any) -> float:
     """Share of the parameters held by Linear and RNN layers (matmul weights, not lookup tables or convolutions)."""
     from torch import nn
 
-    total = sum(p.numel() for p in module.parameters())
-    in_linear = sum(
-        p.numel()
-        for layer in module.modules()
-        if isinstance(layer, nn.Linear | nn.RNNBase)
-        for p in layer.parameters(recurse=False)
-    )
-    return in_linear / total if total else 0.0
+    return _share(module, (nn.Linear, nn.RNNBase))
+
+
+def is_linear_dominated(module: Any) -> bool:
+    """Transformer- or RNN-shaped: most weights in Linear/RNN layers and (almost) none in convolutions; a CNN
+    with a large fully-connected head is not (its compute is in the convolutions)."""
+    from torch import nn
+
+    conv = _share(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d))
+    return linear_weight_share(module) >= LINEAR_DOMINATED and conv <= MAX_CONV_SHARE
 
 
 def uses_linear_form(recipe: Recipe, module: Any) -> bool:
     """Whether the recipe applies in its Linear-layer form to this model (always when it has no PT2E form)."""
     if recipe.linear is None:
         return False
-    return recipe.pt2e is None or linear_weight_share(module) >= LINEAR_DOMINATED
+    return recipe.pt2e is None or is_linear_dominated(module)
 
 
-def share_of_source(ref: Any) -> float | None:
-    """The Linear/RNN weight share of a PyTorch source (a worker call for -q auto); None for other sources."""
+def linear_dominated_source(ref: Any) -> bool | None:
+    """is_linear_dominated for a PyTorch source (a worker call for -q auto); None for other sources."""
     if ref.format not in ("torch", "torch-export"):
         return None
     from edgex.sources.torch_common import load_torch_model
 
-    return linear_weight_share(load_torch_model(ref).module)
+    return is_linear_dominated(load_torch_model(ref).module)
 
 
 def _unrolled_lstm(lstm: Any) -> Any:
