@@ -141,6 +141,26 @@ def train(kind: str, weights: str, data_dir: str) -> dict[str, float]:
     return {"accuracy": accuracy, "parameters": float(sum(p.numel() for p in model.parameters()))}
 
 
+def unrolled_lstm_error() -> float:
+    """Largest difference between nn.LSTMs (2 layers, bidirectional, batch-first or not, with a given state) and
+    their Linear-layer rewrite (edgex/quantize/linear.py)."""
+    from edgex.quantize.linear import unroll_lstms
+
+    torch.manual_seed(0)
+    worst = 0.0
+    for batch_first in (True, False):
+        holder = nn.Sequential(nn.LSTM(5, 7, num_layers=2, bidirectional=True, batch_first=batch_first)).eval()
+        x = torch.randn(3, 4, 5)
+        state = (torch.randn(4, 4 if not batch_first else 3, 7), torch.randn(4, 4 if not batch_first else 3, 7))
+        with torch.no_grad():
+            expected = holder[0](x, state)
+            assert unroll_lstms(holder) == 1 and not isinstance(holder[0], nn.LSTM)
+            found = holder[0](x, state)
+        pairs = [(expected[0], found[0]), (expected[1][0], found[1][0]), (expected[1][1], found[1][1])]
+        worst = max(worst, *(float((a - b).abs().max()) for a, b in pairs))
+    return worst
+
+
 if __name__ == "__main__":
     import sys
 

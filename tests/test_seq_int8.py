@@ -123,6 +123,10 @@ def test_an_artifact_that_does_not_run_is_removed_and_named(tmp_path: Path) -> N
         assert ("kept (--keep-failed)" if keep else "removed") in row["error"]
 
 
+def test_lstm_rewritten_as_linear_layers_computes_the_same() -> None:
+    assert in_worker("torch", "tests.seq_models:unrolled_lstm_error") < 1e-5
+
+
 def test_output_kinds_decide_the_metrics() -> None:
     rng = np.random.default_rng(0)
     embeddings = rng.normal(size=(40, 16))
