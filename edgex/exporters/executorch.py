@@ -3,6 +3,8 @@
 Quantization is PT2E (the shared pass in edgex/quantize/pt2e.py): `int8` is static per-channel symmetric
 (XNNPACKQuantizer, calibrated with our calibration data), `dynamic` is dynamic int8 for linear/conv weights,
 `fp16` converts the model to half precision and is accepted only when XNNPACK takes every compute node.
+Transformer/RNN-shaped models take the Linear-layer form of `dynamic` and `8da4w` instead (torchao `quantize_`,
+edgex/quantize/linear.py), as ExecuTorch's LLM export does.
 A delegation report (ExecuTorch's get_delegation_info) is attached to every XNNPACK artifact, and
 `--min-delegated` gates on it.
 """

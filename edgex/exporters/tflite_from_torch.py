@@ -1,8 +1,9 @@
 """PyTorch (factory / .pt2) -> TFLite with litert-torch (Google's PyTorch-to-LiteRT converter).
 
 fp32 and fp16 (litert-torch's fp16 weight recipe), dynamic int8 and full int8 through litert-torch's PT2E
-quantizer, calibrated with edgex's calibration data. `--channels-last-io` wraps the module with
-`litert_torch.to_channel_last_io`, so 4-D NCHW inputs and outputs become NHWC in the artifact.
+quantizer, calibrated with edgex's calibration data; transformer/RNN-shaped models (edgex/quantize/linear.py)
+get `dynamic` from litert-torch's dynamic-range recipe (ai-edge-quantizer) instead. `--channels-last-io` wraps the
+module with `litert_torch.to_channel_last_io`, so 4-D NCHW inputs and outputs become NHWC in the artifact.
 litert-torch imports JAX, not TensorFlow, but it runs in its own worker kind all the same (see edgex.workers).
 """
 
