@@ -96,6 +96,7 @@ def export(
             timeout=chosen["timeout"],
             route=chosen["route"],
             keep_intermediates=chosen["keep_intermediates"],
+            keep_failed=chosen["keep_failed"],
             objective=chosen["objective"],
             debug=chosen["debug"],
         )

@@ -46,6 +46,7 @@ from edgex.quantize.layers import LayerResult, sensitivity_order
 from edgex.quantize.recipes import AUTO, AUTO_FALLBACKS, AUTO_MAX_FLOAT_LAYERS, FLOAT, Recipe, get_recipe, parse_recipes
 from edgex.results import ArtifactInfo, RowResult, RowStatus, RunReport
 from edgex.routes import Route, all_routes, choose_route
+from edgex.runnable import check_runs, unrunnable
 from edgex.sources import SourceOptions, SourceRef, ensure_loadable, get_format, resolve_source
 from edgex.sources.remote import RemoteRunner
 from edgex.specs import ModelSignature
@@ -78,6 +79,7 @@ class ExportConfig:
     timeout: float = 1200.0
     route: str | None = None  # forced route, 'keras>onnx>torch-export>pte'
     keep_intermediates: bool = False
+    keep_failed: bool = False  # keep an artifact its runtime cannot run (edgex/runnable.py)
     objective: str = "latency"  # -q auto: 'latency' refuses artifacts slower than fp32; 'size' does not
     debug: bool = False
 
@@ -311,18 +313,27 @@ def _export_one(
         _failed(row, finalized.error)
         if not finalized.validate_anyway:
             return row
-    if session is None:
-        if row.status is RowStatus.EXPORTED and row.failed_checks:
-            row.status = RowStatus.PARITY_FAILED
-        return row
-    on_step(f"{label}: validating")
     validate_path = finalized.validate_path or job.path
     artifact = SourceRef(
         spec=str(validate_path), format=finalized.validate_format or job.target.format, path=validate_path
     )
+    if session is None:
+        on_step(f"{label}: running once")
+        try:
+            check_runs(pool, artifact, config.parity.bench.threads, config.timeout)
+        except ConversionError as exc:
+            return _unrunnable(row, validate_path, exc, config.keep_failed)
+        except EdgexError as exc:  # e.g. its runtime is not installed here: said, not fatal to the export
+            row.notes.append(f"not run once: {exc.one_line()}")
+        if row.status is RowStatus.EXPORTED and row.failed_checks:
+            row.status = RowStatus.PARITY_FAILED
+        return row
+    on_step(f"{label}: validating")
     try:
         gate = (job.gate or job.mode).thresholds
         parity, info = session.check(artifact, thresholds_for(gate, config.parity.threshold_overrides))
+    except ConversionError as exc:  # the runtime could not load or run it (edgex/runnable.py)
+        return _unrunnable(row, validate_path, exc, config.keep_failed)
     except EdgexError as exc:  # row-scoped: the other rows still run; the exit code summarises them
         return _failed(row, exc)
     row.parity = parity
@@ -389,8 +400,12 @@ def _export_auto(
                 record_of(row)["slower_than_fp32"] = True
             return not slower
 
-        full = attempt("int8")
-        chosen = full if acceptable(full) else None
+        chosen: RowResult | None = None
+        if "dynamic" in supported and _linear_dominated(pool, job, ref, config):  # transformers, RNNs
+            linear = attempt("dynamic")
+            chosen = linear if acceptable(linear) else None
+        full = attempt("int8") if chosen is None else chosen
+        chosen = chosen or (full if acceptable(full) else None)
         debug = full.details.get("layer_debug")
         ranking = sensitivity_order([LayerResult(**layer) for layer in debug["layers"]]) if debug else []
         for count in range(1, min(AUTO_MAX_FLOAT_LAYERS, len(ranking)) + 1):
@@ -419,6 +434,20 @@ def _export_auto(
     final.export_seconds = time.perf_counter() - clock
     final.notes.insert(0, _auto_note(final, full, kept, chosen is not None))
     return final
+
+
+def _linear_dominated(pool: WorkerPool, job: ExportJob, ref: SourceRef, config: ExportConfig) -> bool:
+    """Whether the source is transformer/RNN-shaped (edgex/quantize/linear.py), when the converter loads it
+    itself: -q auto then tries the Linear-layer int8 form first."""
+    if len(job.route.hops) != 1:
+        return False
+    try:
+        found: bool | None = pool.shared(job.route.hops[0].worker).call(
+            "edgex.quantize.linear:linear_dominated_source", ref, what="counting Linear weights", timeout=config.timeout
+        )
+    except EdgexError:
+        return False  # the conversion attempts will report what is wrong with the source
+    return bool(found)
 
 
 def _attempt_record(recipe: str, keep_float: tuple[str, ...], row: RowResult) -> dict[str, Any]:
@@ -457,6 +486,8 @@ def _auto_note(final: RowResult, full: RowResult, kept: list[str], passed: bool)
     chosen = (final.quantization or {}).get("chosen")
     if not passed:
         return "auto: nothing passed the thresholds (see quantization.attempts); kept the full int8 artifact"
+    if chosen == "dynamic":
+        return "auto: Linear layers hold most weights; dynamic int8 on them passed"
     if final is full:
         return "auto: full int8 passed"
     if chosen != "int8":
@@ -595,6 +626,14 @@ def _all_routes_failed(attempts: list[dict[str, str]], first: EdgexError) -> Edg
     error.message = f"{first.message} (also failed: {len(attempts) - 1} fallback route(s))"
     error.hint = f"fallbacks tried: {others}"
     return error
+
+
+def _unrunnable(row: RowResult, path: Path, exc: ConversionError, keep: bool) -> RowResult:
+    error, facts = unrunnable(path, exc, keep)
+    row.details["unrunnable"] = facts
+    if not keep:
+        row.artifact = None
+    return _failed(row, error)
 
 
 def _failed(row: RowResult, exc: EdgexError) -> RowResult:

@@ -468,8 +468,9 @@ OPTIONS: tuple[Option, ...] = (
            ("--validate",), (MODEL,)),
     Option("labels", PathKind(), "Class labels for the validation data (.npy/.npz/.txt).", ("--labels",), (MODEL,),
            commands=_SOURCE),
-    Option("class_output", Text(), "The class-score output: labels and top-k gates apply to it "
-           "[default: softmax-like outputs].", ("--class-output",), (MODEL,), commands=_SOURCE),
+    Option("class_output", Text(), "The class-score output: labels and top-k gates apply to it; 'none': no "
+           "output is class scores (embeddings) [default: softmax-like outputs].", ("--class-output",), (MODEL,),
+           commands=_SOURCE),
     Option("mean", Floats(), "Image folders: subtract after scaling (one value or per channel).", ("--mean",),
            (PREPROCESSING,), commands=_LOADING),
     Option("std", Floats(), "Image folders: divide by (one value or per channel).", ("--std",), (PREPROCESSING,),
@@ -506,6 +507,8 @@ OPTIONS: tuple[Option, ...] = (
            "onnx2tf routes).", ("--channels-last-io",), (TARGET,)),
     Option("keep_intermediates", Flag(), "Keep a multi-hop route's intermediate models in --out.",
            ("--keep-intermediates",), (TARGET,)),
+    Option("keep_failed", Flag(), "Keep an artifact its runtime cannot load or run (removed by default; its row "
+           "says why).", ("--keep-failed",), cli_only="a build keeps only artifacts that run"),
     Option("objective", Choice(("latency", "size")), "-q auto: 'latency' never picks an artifact slower than fp32 "
            "on this host; 'size' takes the smallest that passes [default: latency].", ("--objective",), (TARGET,),
            default="latency"),
@@ -551,6 +554,7 @@ OPTIONS: tuple[Option, ...] = (
     _threshold("max_top1_drop", "Fail if accuracy drops by more than this, in percentage points (1 or 1%).",
                Percent()),
     _threshold("max_latency_ratio", "Fail if exported median latency / reference exceeds this."),
+    _threshold("min_retrieval_agreement", "Embedding outputs: fail below this nearest-neighbour agreement (%)."),
     # Latency measurement.
     Option("threads", Integer(1), "Threads for reference and exported model alike.", ("--threads",), (BUILD,),
            commands=_SOURCE, default=1, build_flag=True),

@@ -50,7 +50,9 @@ def test_every_export_flag_has_a_build_key_or_a_reason() -> None:
         assert set(flags[name].opts + flags[name].secondary_opts) == spelt, name
     for record in OPTIONS:
         assert record.flags or record.file_only, f"build key {record.key} has no flag and no reason why"
-    assert {option.name for option in options_for("export") if option.cli_only} == {"force", "backend", "report_md"}
+    assert {option.name for option in options_for("export") if option.cli_only} == {
+        "force", "backend", "report_md", "keep_failed"
+    }
     for key, place in NEW_BUILD_KEYS.items():
         assert any(option.key == key and place in option.places for option in records.values()), key
 

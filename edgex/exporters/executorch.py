@@ -3,6 +3,8 @@
 Quantization is PT2E (the shared pass in edgex/quantize/pt2e.py): `int8` is static per-channel symmetric
 (XNNPACKQuantizer, calibrated with our calibration data), `dynamic` is dynamic int8 for linear/conv weights,
 `fp16` converts the model to half precision and is accepted only when XNNPACK takes every compute node.
+Transformer/RNN-shaped models take the Linear-layer form of `dynamic` and `8da4w` instead (torchao `quantize_`,
+edgex/quantize/linear.py), as ExecuTorch's LLM export does.
 A delegation report (ExecuTorch's get_delegation_info) is attached to every XNNPACK artifact, and
 `--min-delegated` gates on it.
 """
@@ -28,7 +30,7 @@ from edgex.workers import short_message
 # Nodes that are bookkeeping, not compute: the outputs of a delegate call are unpacked by getitem nodes, which
 # ExecuTorch's report counts as non-delegated. They are excluded from the delegated share.
 STRUCTURAL_OPS = {"getitem"}
-RECIPES_BY_BACKEND = {"xnnpack": ("none", "fp16", "dynamic", "int8"), "portable": ("none", "int8")}
+RECIPES_BY_BACKEND = {"xnnpack": ("none", "fp16", "dynamic", "int8", "8da4w"), "portable": ("none", "int8")}
 
 
 def _check_options(recipe: Recipe, options: ExportOptions) -> None:
@@ -122,6 +124,19 @@ def _quantized_program(model: Any, request: ConversionRequest, dynamic_shapes: A
         captured, quantizer, request.mode, model.examples, request.calibration, model.input_names
     )
     return _export(converted, model.examples, dynamic_shapes, "the quantized model")
+
+
+def _linear_program(model: Any, request: ConversionRequest, dynamic_shapes: Any) -> tuple[Any, list[str]]:
+    """The recipe's Linear-layer form (torchao quantize_, as ExecuTorch's LLM export does), then torch.export."""
+    from edgex.quantize.linear import quantize_linear_layers
+
+    spec = request.mode.linear
+    assert spec is not None  # only recipes with a Linear-layer form reach here
+    try:
+        notes = quantize_linear_layers(model.module, spec, request.keep_float)
+    except Exception as exc:  # noqa: BLE001 - torchao raises many types
+        raise ConversionError(f"torchao quantization failed ({request.mode.name}): {short_message(exc)}") from None
+    return _export(model.module, model.examples, dynamic_shapes, "the quantized model"), notes
 
 
 def delegation_summary(graph_module: Any) -> dict[str, Any]:
@@ -241,6 +256,7 @@ def _lower(program: Any, backend: str, constants: dict[str, Any] | None) -> tupl
 
 
 def convert(request: ConversionRequest) -> ConversionOutcome:
+    from edgex.quantize.linear import linear_weight_share, uses_linear_form
     from edgex.sources.torch_common import load_torch_model
 
     backend = request.settings.get("backend", "xnnpack")
@@ -254,7 +270,11 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
     if recipe.name == "fp16":
         model.module = model.module.half()
         model.examples = tuple(e.half() if e.is_floating_point() else e for e in model.examples)
-    if recipe.pt2e is not None:
+    share = linear_weight_share(model.module)
+    notes: list[str] = []
+    if uses_linear_form(recipe, model.module):
+        program, notes = _linear_program(model, request, dynamic_shapes)
+    elif recipe.pt2e is not None:
         if backend == "portable":
             import executorch.kernels.quantized  # noqa: F401 - registers the quantized out-variants for portable
         program = _quantized_program(model, request, dynamic_shapes)
@@ -285,8 +305,8 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
         ) from None
     request.output.write_bytes(buffer)
     outcome = ConversionOutcome(
-        notes=[f"{backend} backend"],
-        details={"backend": backend, "delegation": summary},
+        notes=[f"{backend} backend", *notes],
+        details={"backend": backend, "delegation": summary, "linear_weight_share": round(share, 4)},
     )
     if scanned:
         summary["scan_loops"] = scanned

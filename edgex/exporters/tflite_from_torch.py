@@ -1,8 +1,9 @@
 """PyTorch (factory / .pt2) -> TFLite with litert-torch (Google's PyTorch-to-LiteRT converter).
 
 fp32 and fp16 (litert-torch's fp16 weight recipe), dynamic int8 and full int8 through litert-torch's PT2E
-quantizer, calibrated with edgex's calibration data. `--channels-last-io` wraps the module with
-`litert_torch.to_channel_last_io`, so 4-D NCHW inputs and outputs become NHWC in the artifact.
+quantizer, calibrated with edgex's calibration data; transformer/RNN-shaped models (edgex/quantize/linear.py)
+get `dynamic` from litert-torch's dynamic-range recipe (ai-edge-quantizer) instead. `--channels-last-io` wraps the
+module with `litert_torch.to_channel_last_io`, so 4-D NCHW inputs and outputs become NHWC in the artifact.
 litert-torch imports JAX, not TensorFlow, but it runs in its own worker kind all the same (see edgex.workers).
 """
 
@@ -44,7 +45,7 @@ def register(registry: Registry) -> None:
             extra="torch",
             module="litert_torch",
             requires=("torch",),
-            recipes=("none", "fp16", "dynamic", "int8"),
+            recipes=("none", "fp16", "dynamic", "int8", "auto"),  # auto: the pipeline's search (edgex/exporting.py)
             description="litert_torch.convert (PT2E quantization through its quant_config)",
             check_options=_check_options,
         )
@@ -101,6 +102,17 @@ def _pt2e(module: Any, examples: tuple[Any, ...], request: ConversionRequest, na
     return converted, QuantConfig(pt2e_quantizer=quantizer)
 
 
+def _linear_config(recipe: Recipe) -> Any:
+    """The recipe's Linear-layer form: litert-torch's dynamic-range recipe (ai-edge-quantizer), which quantizes
+    the weights of fully-connected, LSTM and embedding ops symmetrically (LiteRT's embedding lookup refuses a
+    non-zero zero point, which PT2E's asymmetric dynamic configuration gives)."""
+    from litert_torch.generative.quantize import quant_recipes
+
+    spec = recipe.linear
+    assert spec is not None and spec.weight_bits == 8  # the converter lists no other Linear-layer recipe
+    return quant_recipes.full_dynamic_recipe()
+
+
 def _float_or_fp16(module: Any, examples: tuple[Any, ...], recipe: Recipe) -> Any:
     import litert_torch
 
@@ -114,6 +126,7 @@ def _float_or_fp16(module: Any, examples: tuple[Any, ...], recipe: Recipe) -> An
 def convert(request: ConversionRequest) -> ConversionOutcome:
     import litert_torch
 
+    from edgex.quantize.linear import linear_weight_share, uses_linear_form
     from edgex.sources.torch_common import load_torch_model
 
     model = load_torch_model(request.source)
@@ -122,7 +135,10 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
     if request.options.channels_last_io:
         module, examples, notes = _channels_last(module, examples)
     try:
-        if request.mode.pt2e is not None:
+        if uses_linear_form(request.mode, module):
+            converted = litert_torch.convert(module, examples, quant_config=_linear_config(request.mode))
+            notes.append("Linear/LSTM/embedding weights: int8 symmetric per channel, activations at run time")
+        elif request.mode.pt2e is not None:
             module, quant_config = _pt2e(module, examples, request, model.input_names)
             converted = litert_torch.convert(module, examples, quant_config=quant_config)
         else:
@@ -134,4 +150,7 @@ def convert(request: ConversionRequest) -> ConversionOutcome:
         raise ConversionError(
             f"litert-torch failed ({request.mode.name}): {short_message(exc)}", hint="--debug shows the full error"
         ) from None
-    return ConversionOutcome(notes=[f"litert-torch {litert_torch.__version__}", *notes])
+    return ConversionOutcome(
+        notes=[f"litert-torch {litert_torch.__version__}", *notes],
+        details={"linear_weight_share": round(linear_weight_share(model.module), 4)},
+    )

@@ -46,7 +46,7 @@ def register(registry: Registry) -> None:
             name="executorch-xnnpack",
             format="pte",
             description="ExecuTorch program lowered to XNNPACK (ARM/x86 CPUs)",
-            recipes=("none", "fp16", "dynamic", "int8", "auto"),
+            recipes=("none", "fp16", "dynamic", "int8", "8da4w", "auto"),
             default_recipe="none",
             runtime="ExecuTorch runtime with the XNNPACK delegate (Android, iOS, Linux)",
             constraints=(

@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from edgex.errors import UsageError
+from edgex.parity.embedding import is_normalized, output_kind
 from edgex.parity.metrics import OutputMetrics, compare_output, is_classifier_like
 from edgex.parity.performance import LatencyStats, MemoryStats
 from edgex.parity.thresholds import Thresholds
 
+NO_CLASS_OUTPUT = "none"  # --class-output none: judge every output as an embedding, sequence or values
 FAILED_RELATION = {">=": "<", "<=": ">"}  # what a failed check's value is to its threshold
 
 
@@ -84,9 +86,12 @@ def _probability_like(values: np.ndarray) -> bool:
 def class_outputs(outputs: dict[str, np.ndarray], requested: str | None) -> list[str]:
     """Outputs that top-k gates and labels apply to.
 
-    --class-output if given; else [N, C] outputs whose rows are probabilities (softmax); else a model's only
-    output when it is [N, C]. Other [N, C] outputs (boxes, regressions) get top-k reported but not gated.
+    --class-output if given ('none': no output is class scores); else [N, C] outputs whose rows are probabilities
+    (softmax); else a model's only output when it is [N, C] and its rows are not unit vectors (an L2-normalised
+    embedding). Other outputs are judged as embeddings or sequences (edgex/parity/embedding.py), without top-k.
     """
+    if requested == NO_CLASS_OUTPUT and requested not in outputs:
+        return []
     if requested is not None:
         if requested not in outputs:
             raise UsageError(f"--class-output '{requested}' is not an output", hint=f"outputs: {', '.join(outputs)}")
@@ -95,7 +100,7 @@ def class_outputs(outputs: dict[str, np.ndarray], requested: str | None) -> list
     probabilities = [name for name in candidates if _probability_like(outputs[name])]
     if probabilities:
         return probabilities
-    return candidates if len(outputs) == 1 else []
+    return candidates if len(outputs) == 1 and not any(is_normalized(outputs[name]) for name in candidates) else []
 
 
 def compare(
@@ -118,6 +123,7 @@ def compare(
             exported[exp_name],
             labels if ref_name == labelled else None,
             class_output=ref_name in gated,
+            kind=output_kind(np.asarray(reference[ref_name]), ref_name in gated),
         )
         for ref_name, exp_name in output_pairs
     ]
@@ -134,6 +140,8 @@ def output_checks(m: OutputMetrics, t: Thresholds) -> list[Check]:
         ("top1_agreement", m.top1_agreement if topk else None, t.min_top1_agreement, ">=", "%"),
         ("top5_agreement", m.top5_agreement if topk else None, t.min_top5_agreement, ">=", "%"),
         ("top1_drop", m.top1_drop, t.max_top1_drop, "<=", " pp"),
+        ("step_cosine", m.step_cosine, t.min_cosine, ">=", ""),  # the worst time step meets the cosine gate too
+        ("retrieval_agreement", m.retrieval_agreement, t.min_retrieval_agreement, ">=", "%"),
     ]
     return [
         Check(name, m.output, float(value), float(limit), op, _holds(value, limit, op), unit)

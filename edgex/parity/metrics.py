@@ -87,6 +87,10 @@ class OutputMetrics:
     exported_accuracy: float | None = None
     error_histogram: ErrorHistogram | None = None  # plot data, see ERROR_LOG10_LOW
     value_sample: ValueSample | None = None  # plot data, see VALUE_SAMPLE_SIZE
+    kind: str | None = None  # how it is judged: classes, embedding, sequence, values (edgex/parity/embedding.py)
+    retrieval_agreement: float | None = None  # embeddings: percent of samples keeping their nearest neighbour
+    step_cosine: float | None = None  # sequences: mean cosine of the worst time step
+    worst_step: int | None = None
 
     @property
     def top1_drop(self) -> float | None:
@@ -129,7 +133,13 @@ def compare_output(
     exported: np.ndarray,
     labels: np.ndarray | None = None,
     class_output: bool = False,
+    kind: str | None = None,
 ) -> OutputMetrics:
+    """Error statistics, plus what fits the output's kind when one is given (compare() always gives it): top-k
+    for class scores only, retrieval for embeddings, the worst time step for sequences. Without a kind, top-k is
+    computed for every [N, C] output."""
+    from edgex.parity.embedding import CLASSES, EMBEDDING, SEQUENCE, retrieval_agreement, step_cosine
+
     reference = np.asarray(reference)
     exported = np.asarray(exported)
     if reference.shape != exported.shape:
@@ -138,13 +148,14 @@ def compare_output(
         else:
             raise ValueError(f"output '{name}': reference shape {reference.shape} vs exported {exported.shape}")
     difference = np.abs(reference.astype(np.float64) - exported.astype(np.float64))
+    worst_step = step_cosine(reference, exported) if kind == SEQUENCE else None
     cosine = per_sample_cosine(reference, exported)
     classes: int | None = None
     top1_agreement: float | None = None
     top5_agreement: float | None = None
     reference_accuracy: float | None = None
     exported_accuracy: float | None = None
-    if is_classifier_like(reference.shape):
+    if is_classifier_like(reference.shape) and kind in (None, CLASSES):
         classes = int(reference.shape[1])
         ref_top1 = reference.argmax(axis=1)
         top1_agreement = 100.0 * float(np.mean(ref_top1 == exported.argmax(axis=1)))
@@ -172,4 +183,8 @@ def compare_output(
         exported_accuracy=exported_accuracy,
         error_histogram=error_histogram(difference),
         value_sample=value_sample(reference, exported),
+        kind=kind,
+        retrieval_agreement=retrieval_agreement(reference, exported) if kind == EMBEDDING else None,
+        step_cosine=worst_step[0] if worst_step else None,
+        worst_step=worst_step[1] if worst_step else None,
     )

@@ -20,6 +20,7 @@ class Thresholds:
     min_top5_agreement: float | None = None  # percent
     max_top1_drop: float | None = None  # accuracy percentage points, needs labels
     max_latency_ratio: float | None = None  # exported median / reference median
+    min_retrieval_agreement: float | None = None  # percent, embeddings (edgex/parity/embedding.py)
 
     def with_overrides(self, overrides: dict[str, float | None]) -> Thresholds:
         known = {f.name for f in fields(self)}

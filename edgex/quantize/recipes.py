@@ -34,6 +34,17 @@ class PT2ESpec:
 
 
 @dataclass(frozen=True)
+class LinearSpec:
+    """Dynamic int8 activations with int8 or int4 weights on Linear layers (and LSTMs, rewritten as Linear layers)
+    only: the recipe for transformer- and RNN-shaped models, whose weights sit in matmuls. Converters use it for
+    models whose Linear/RNN weights dominate (edgex/quantize/linear.py), or for every model when the recipe has
+    no PT2E configuration."""
+
+    weight_bits: int = 8
+    group_size: int | None = None  # None: one scale per output channel; else one per group of input weights
+
+
+@dataclass(frozen=True)
 class Recipe:
     name: str  # what -q takes
     summary: str
@@ -41,6 +52,7 @@ class Recipe:
     thresholds: Thresholds  # default parity gates for artifacts made with it
     needs_calibration: bool = False
     pt2e: PT2ESpec | None = None  # set for recipes a PT2E quantizer can apply
+    linear: LinearSpec | None = None  # set for recipes with a Linear-layer form (see LinearSpec)
 
     @property
     def is_float(self) -> bool:
@@ -66,6 +78,7 @@ BUILTIN = (
         "dynamic",
         Thresholds(min_cosine=0.995, min_snr_db=25.0, min_top1_agreement=98.0, max_top1_drop=1.0),
         pt2e=PT2ESpec(per_channel=True, dynamic=True),
+        linear=LinearSpec(weight_bits=8),
     ),
     Recipe(
         "int8",
@@ -81,6 +94,13 @@ BUILTIN = (
         "auto",
         Thresholds(min_cosine=0.99, min_snr_db=15.0, min_top1_agreement=97.0, max_top1_drop=2.0),
         needs_calibration=True,
+    ),
+    Recipe(
+        "8da4w",
+        "int8 dynamic activations, int4 weights in groups of 32 on Linear layers (transformers, LSTMs)",
+        "8da4w",
+        Thresholds(min_cosine=0.99, min_snr_db=15.0, min_top1_agreement=97.0, max_top1_drop=2.0),
+        linear=LinearSpec(weight_bits=4, group_size=32),
     ),
     Recipe(
         "int16x8",
