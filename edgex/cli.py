@@ -36,9 +36,9 @@ def cli(debug: bool) -> None:
 
 def _progress(debug: bool) -> tuple[Status | None, Callable[[str], None]]:
     """A spinner on stderr for interactive runs; plain step lines under --debug."""
-    from rich.console import Console
+    from edgex.progress import stderr_console
 
-    console = Console(stderr=True)
+    console = stderr_console()
     if debug:
         return None, lambda message: console.print(f"[dim]... {message}[/dim]")
     status = console.status("starting")

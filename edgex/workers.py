@@ -216,17 +216,38 @@ class Worker:
         `what` names the step in error messages; unexpected exceptions, crashes and timeouts become `failure`.
         EdgexErrors raised in the worker arrive unchanged.
         """
+        return self.submit(target, *args, what=what, failure=failure, timeout=timeout, **kwargs).result()
+
+    def submit(
+        self,
+        target: str,
+        *args: Any,
+        what: str,
+        failure: type[EdgexError] = InternalError,
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> Pending:
+        """Start `target(*args, **kwargs)` in the worker and return at once: work in two workers overlaps.
+
+        One call at a time per worker: collect its result() before submitting the next.
+        """
         if not self.alive:
             raise self._crash_error(what, failure)
         timeout = self.timeout if timeout is None else timeout
         self._conn.send((target, args, kwargs))
         deadline = None if timeout is None else time.monotonic() + timeout
+        return Pending(self, what, failure, timeout, deadline)
+
+    def _receive(self, pending: Pending) -> Any:
+        what, failure = pending.what, pending.failure
         while not self._conn.poll(_POLL_SECONDS):
             if not self.alive and not self._conn.poll(0):
                 raise self._crash_error(what, failure)
-            if deadline is not None and time.monotonic() > deadline:
+            if pending.deadline is not None and time.monotonic() > pending.deadline:
                 self.kill()
-                raise failure(f"{what} timed out after {timeout:g} s", hint="raise --timeout if the model is large")
+                raise failure(
+                    f"{what} timed out after {pending.timeout:g} s", hint="raise --timeout if the model is large"
+                )
         try:
             status, payload, worker_traceback = self._conn.recv()
         except (EOFError, OSError):
@@ -291,6 +312,20 @@ class Worker:
             self.kill()
         if self._log_path and not self._keep_log:
             Path(self._log_path).unlink(missing_ok=True)
+
+
+@dataclass
+class Pending:
+    """A call submitted to a worker; result() waits for it (bounded by the call's timeout)."""
+
+    worker: Worker
+    what: str
+    failure: type[EdgexError]
+    timeout: float | None
+    deadline: float | None
+
+    def result(self) -> Any:
+        return self.worker._receive(self)
 
 
 class WorkerPool:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edgex.data.inputs import InputSet, conform
+from edgex.data.inputs import InputSet
+from edgex.data.stream import DataStream
 from edgex.errors import UsageError
 from edgex.specs import ModelSignature, TensorSpec
 
@@ -61,23 +62,34 @@ def image_layout(spec: TensorSpec) -> ImageLayout:
 
 
 def load_image_folder(folder: Path, signature: ModelSignature, preprocess: ImagePreprocess, purpose: str) -> InputSet:
-    if len(signature.inputs) != 1:
-        raise UsageError(
-            f"{purpose} data {folder}: an image folder feeds one input, the model has {len(signature.inputs)}",
-            hint="use an .npz with one array per input",
-        )
-    spec = signature.inputs[0]
-    layout = image_layout(spec)
-    files, labels, classes = _list_images(folder)
-    if not files:
-        raise UsageError(f"{purpose} data {folder}: no images ({', '.join(IMAGE_SUFFIXES)}) found")
-    batch = np.stack([_read_image(path, layout) for path in files])
-    batch = preprocess.apply(batch)
-    if layout.channels_first:
-        batch = batch.transpose(0, 3, 1, 2)
-    arrays = conform({spec.name: batch}, signature, f"{purpose} data {folder}")
-    notes = [f"{len(classes)} classes from subfolders: {', '.join(classes[:10])}"] if classes else []
-    return InputSet(arrays, origin=str(folder), labels=labels, notes=notes)
+    return ImageFolderStream(folder, signature, preprocess, purpose).materialize()
+
+
+class ImageFolderStream(DataStream):
+    """Images decoded, resized and normalised a batch at a time; class subfolders give labels."""
+
+    def __init__(self, folder: Path, signature: ModelSignature, preprocess: ImagePreprocess, purpose: str) -> None:
+        if len(signature.inputs) != 1:
+            raise UsageError(
+                f"{purpose} data {folder}: an image folder feeds one input, the model has {len(signature.inputs)}",
+                hint="use an .npz with one array per input",
+            )
+        self.spec = signature.inputs[0]
+        self.layout = image_layout(self.spec)
+        self.files, labels, classes = _list_images(folder)
+        if not self.files:
+            raise UsageError(f"{purpose} data {folder}: no images ({', '.join(IMAGE_SUFFIXES)}) found")
+        notes = [f"{len(classes)} classes from subfolders: {', '.join(classes[:10])}"] if classes else []
+        super().__init__(len(self.files), str(folder), signature, labels, notes)
+        self.preprocess = preprocess
+        self.where = f"{purpose} data {folder}"
+
+    def _where(self) -> str:
+        return self.where
+
+    def _read(self, positions: np.ndarray) -> dict[str, np.ndarray]:
+        batch = self.preprocess.apply(np.stack([_read_image(self.files[int(i)], self.layout) for i in positions]))
+        return {self.spec.name: batch.transpose(0, 3, 1, 2) if self.layout.channels_first else batch}
 
 
 def _list_images(folder: Path) -> tuple[list[Path], np.ndarray | None, list[str]]:

@@ -1,0 +1,171 @@
+"""Validation that scales: `edgex validate` wall time and peak RSS against a bare streaming loop (issue 14).
+
+MobileNetV2 (keras.applications, weights=None: time and memory do not depend on trained weights) exported to
+TFLite fp32, validated with 1 thread on folders of generated 224x224 JPEGs (gradients, shapes, noise).
+Peak RSS is the largest sum over the process tree (edgex runs its models in worker processes), polled by psutil.
+
+python benchmarks/validate_scale.py --sizes 400,1600,4000   # writes a section of benchmarks/RESULTS.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from benchmarks.int8_planted import replace_section  # noqa: E402
+
+START, END = "<!-- validate-scale:start -->", "<!-- validate-scale:end -->"
+POLL_SECONDS = 0.2
+
+
+@dataclass(frozen=True)
+class Measured:
+    wall_s: float
+    peak_rss_mb: float
+
+
+def make_images(folder: Path, count: int) -> None:
+    """Structured JPEGs (a gradient, a few shapes, noise): realistic decode cost and non-trivial activations."""
+    from PIL import Image, ImageDraw
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    ramp = np.linspace(0, 255, 256, dtype=np.float32)
+    for index in range(count):
+        path = folder / f"img_{index:05d}.jpg"
+        if path.exists():
+            continue
+        colours = rng.uniform(0, 1, size=3)
+        pixels = ramp[None, :, None] * colours + ramp[:, None, None] * (1 - colours)
+        pixels += rng.normal(0, 12, size=pixels.shape)
+        image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+        draw = ImageDraw.Draw(image)
+        for _ in range(3):
+            x, y = (int(v) for v in rng.integers(0, 200, size=2))
+            size = int(rng.integers(20, 90))
+            fill = tuple(int(v) for v in rng.integers(0, 256, size=3))
+            (draw.ellipse if rng.random() < 0.5 else draw.rectangle)((x, y, x + size, y + size), fill=fill)
+        image.save(path, quality=90)
+
+
+def subset_folder(pool: Path, target: Path, count: int) -> Path:
+    """The first `count` images of the pool, as symlinks: one set of JPEGs on disk for every size."""
+    target.mkdir(parents=True, exist_ok=True)
+    for index in range(count):
+        link = target / f"img_{index:05d}.jpg"
+        if not link.exists():
+            link.symlink_to(pool / link.name)
+    return target
+
+
+def make_models(folder: Path) -> tuple[Path, Path]:
+    keras_path, tflite_path = folder / "mobilenet_v2.keras", folder / "mobilenet_v2.tflite"
+    if not keras_path.exists():
+        script = (
+            "import keras; keras.applications.MobileNetV2(weights=None, input_shape=(224, 224, 3))"
+            f".save({str(keras_path)!r})"
+        )
+        subprocess.run([sys.executable, "-c", script], check=True)
+    if not tflite_path.exists():
+        subprocess.run(
+            [sys.executable, "-m", "edgex", "export", str(keras_path), "--to", "tflite", "-q", "none",
+             "--out", str(folder), "--force"],
+            check=True,
+            cwd=ROOT,
+        )
+        produced = next(folder.glob("*.tflite"))
+        produced.rename(tflite_path)
+    return keras_path, tflite_path
+
+
+def measure(command: list[str]) -> Measured:
+    """Wall time and the peak of the summed RSS of the process and all its children."""
+    environment = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    started = time.perf_counter()
+    process = psutil.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    peak = 0
+    while process.poll() is None:
+        total = 0
+        try:
+            for member in [process, *process.children(recursive=True)]:
+                total += member.memory_info().rss
+        except psutil.Error:
+            pass
+        peak = max(peak, total)
+        time.sleep(POLL_SECONDS)
+    wall = time.perf_counter() - started
+    output = process.stdout.read().decode(errors="replace") if process.stdout else ""
+    if process.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(command)} exited {process.returncode}:\n{output[-3000:]}")
+    return Measured(wall, peak / 2**20)
+
+
+def section(rows: list[tuple[int, Measured, Measured]], load: str) -> str:
+    lines = [
+        START,
+        "## Validation that scales: MobileNetV2 Keras -> TFLite fp32, 1 thread (issue 14)",
+        "",
+        "`python benchmarks/validate_scale.py`: `edgex validate` on folders of generated 224x224 JPEGs versus",
+        "`benchmarks/bare_validate.py`, a bare loop streaming batches of 32 through Keras and LiteRT. Weights are",
+        "random (`weights=None`): wall time and memory do not depend on trained values. Peak RSS: the process tree,",
+        f"polled every {POLL_SECONDS} s. Load average while measuring: {load}.",
+        "",
+        "| images | edgex wall | edgex peak RSS | bare wall | bare peak RSS | wall edgex/bare | RSS edgex/bare |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for count, edgex, bare in rows:
+        lines.append(
+            f"| {count} | {edgex.wall_s:.0f} s | {edgex.peak_rss_mb:.0f} MB | {bare.wall_s:.0f} s | "
+            f"{bare.peak_rss_mb:.0f} MB | {edgex.wall_s / bare.wall_s:.2f}x | "
+            f"{edgex.peak_rss_mb / bare.peak_rss_mb:.2f}x |"
+        )
+    first, last = rows[0][1], rows[-1][1]
+    lines += [
+        "",
+        f"Goals: wall <= 1.0x bare; peak RSS <= 2x bare; edgex RSS {rows[-1][0]} vs {rows[0][0]} images "
+        f"<= 1.2x: measured {last.peak_rss_mb / first.peak_rss_mb:.2f}x.",
+        END,
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="400,1600,4000")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/edgex-validate-scale"))
+    parser.add_argument("--no-write", action="store_true", help="print the section, leave RESULTS.md alone")
+    args = parser.parse_args()
+    sizes = [int(size) for size in args.sizes.split(",")]
+    make_images(args.work / "pool", max(sizes))
+    keras_path, tflite_path = make_models(args.work)
+    rows = []
+    loads = []
+    for count in sizes:
+        folder = subset_folder(args.work / "pool", args.work / f"images_{count}", count)
+        loads.append(os.getloadavg()[0])
+        edgex = measure(
+            [sys.executable, "-m", "edgex", "validate", str(keras_path), str(tflite_path), "--data", str(folder),
+             "--threads", "1", "--runs", "0"]
+        )
+        bare = measure([sys.executable, str(ROOT / "benchmarks" / "bare_validate.py"), str(keras_path),
+                        str(tflite_path), str(folder)])
+        print(f"{count} images: edgex {edgex}, bare {bare}", flush=True)
+        rows.append((count, edgex, bare))
+    text = section(rows, ", ".join(f"{load:.1f}" for load in loads) + f" on {os.cpu_count()} cores")
+    print(text)
+    if not args.no_write:
+        replace_section(ROOT / "benchmarks" / "RESULTS.md", START, END, text)
+
+
+if __name__ == "__main__":
+    main()
