@@ -12,6 +12,7 @@ import numpy as np
 from edgex.artifacts import sha256_tree
 from edgex.data.inputs import InputSet
 from edgex.data.providers import DataSpec, load_inputs
+from edgex.data.stream import DataStream
 from edgex.demo import DemoModel, resolve_demo
 from edgex.results import DataInfo, SourceInfo
 from edgex.sources import SourceOptions, SourceRef
@@ -57,6 +58,7 @@ def with_data_shapes(options: SourceOptions, data: DataSpec | None) -> SourceOpt
 def _array_headers(path: Path) -> list[tuple[tuple[int, ...], np.dtype]]:
     """(shape, dtype) of each input array in a .npy or .npz, from the headers alone (the data loader reads the
     arrays later; reading them here too would double the I/O of every export)."""
+
     def header(stream: Any) -> tuple[tuple[int, ...], np.dtype]:
         version = np.lib.format.read_magic(stream)
         read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
@@ -123,7 +125,7 @@ def describe_source(ref: SourceRef, info: RunnerInfo | None) -> SourceInfo:
     )
 
 
-def describe_data(inputs: InputSet | None) -> DataInfo | None:
+def describe_data(inputs: InputSet | DataStream | None) -> DataInfo | None:
     if inputs is None:
         return None
     return DataInfo(

@@ -16,10 +16,11 @@ import numpy as np
 
 from edgex.artifacts import sha256_tree, size_bytes
 from edgex.data.inputs import InputSet
-from edgex.data.providers import check_label_range, check_up_front, load_inputs
+from edgex.data.providers import check_label_range, check_up_front, open_stream
+from edgex.data.stream import ArrayStream, DataError, DataStream, prefetched
 from edgex.debugging import failure_summary
 from edgex.errors import ConversionError, EdgexError, UsageError
-from edgex.parity.compare import ParityResult, class_outputs, compare, latency_check, pair_names
+from edgex.parity.compare import ParityResult, StreamComparison, class_outputs, latency_check, pair_names
 from edgex.parity.layout import describe_permutation, inverse_permutation, layout_permutation
 from edgex.parity.performance import LatencyStats, MemoryStats
 from edgex.parity.task import load_task_metrics, task_checks
@@ -33,6 +34,7 @@ from edgex.pipeline import (
     describe_source,
     with_data_shapes,
 )
+from edgex.progress import progress
 from edgex.quantize.recipes import FLOAT, Recipe, get_recipe, parse_recipes
 from edgex.registry import get_registry
 from edgex.results import ArtifactInfo, RowResult, RowStatus, RunReport
@@ -42,14 +44,44 @@ from edgex.specs import RunnerInfo, TensorSpec
 from edgex.workers import WorkerPool, import_target
 
 DEBUG_TIMEOUT = 1200.0  # seconds for the layer comparison of a failed int8 row
+DEBUG_SAMPLES = 512  # samples of a streamed set the layer comparison runs on (it holds them in memory)
+
+
+class OutputStore:
+    """Outputs of every sample in memory-mapped .npy files, written batch by batch: the reference runs once for
+    all artifacts, and --metric functions get whole arrays without the set ever being in memory."""
+
+    def __init__(self, folder: Path, count: int) -> None:
+        self.folder = folder
+        self.count = count
+        self.filled = 0  # samples written so far, in order
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def write(self, start: int, outputs: dict[str, np.ndarray]) -> None:
+        if not self.arrays:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            for index, (name, value) in enumerate(outputs.items()):
+                path = self.folder / f"{index}.npy"
+                shape = (self.count, *value.shape[1:])
+                self.arrays[name] = np.lib.format.open_memmap(path, mode="w+", dtype=value.dtype, shape=shape)
+        size = len(next(iter(outputs.values())))
+        for name, value in outputs.items():
+            self.arrays[name][start : start + size] = value
+        self.filled = max(self.filled, start + size)
+
+    def read(self, start: int, stop: int) -> dict[str, np.ndarray]:
+        return {name: np.asarray(array[start:stop]) for name, array in self.arrays.items()}
 
 
 class ParitySession:
+    """The reference and each artifact run side by side on the same batches, each in its own worker, while the
+    next batch is read; metrics accumulate online. The reference's outputs are kept on disk for later artifacts."""
+
     def __init__(
         self,
         pool: WorkerPool,
         reference: RemoteRunner,
-        data: InputSet,
+        data: DataStream | InputSet,
         bench: BenchConfig,
         class_output: str | None = None,
         metrics: tuple[str, ...] = (),
@@ -57,30 +89,36 @@ class ParitySession:
         self.pool = pool
         self.task_metrics = load_task_metrics(metrics)
         self.reference = reference
-        self.data = data
+        self._inputs = data if isinstance(data, InputSet) else None
+        self.data = data if isinstance(data, DataStream) else ArrayStream.of(data, reference.info.signature)
         self.bench = bench
         self.class_output = class_output
-        self._reference_outputs: dict[str, np.ndarray] | None = None
+        self._first: InputSet | None = None  # sample 0: shapes, latency runs
+        self._stored = 0
+        self._reference_store = OutputStore(Path(pool.temp_dir()) / f"reference-{id(self)}", len(self.data))
         self._reference_latency: LatencyStats | None = None
         self._reference_memory: MemoryStats | None = None
         self.runtime_versions: dict[str, str] = {}  # of the runtimes that ran artifacts
 
-    def reference_outputs(self) -> dict[str, np.ndarray]:
-        if self._reference_outputs is None:
-            self._reference_outputs = self.reference.run(self.data.arrays)
-            gated = class_outputs(self._reference_outputs, self.class_output)
-            if gated:
-                classes = self._reference_outputs[gated[0]].shape[-1]
-                check_label_range(self.data.labels, classes, gated[0])
-            if self.bench.runs > 0:
-                timings = self.reference.benchmark(self.data.sample(0), self.bench.warmup, self.bench.runs)
-                self._reference_latency = LatencyStats.from_timings(timings, self.bench.threads)
-            self._reference_memory = self.reference.memory()
-        return self._reference_outputs
+    def start(self) -> None:
+        """The reference on the first sample: outputs and labels that do not fit the model fail the run up front."""
+        if self._first is not None:
+            return
+        self._first = self.data.head(1)
+        first_outputs = self.reference.run(self._first.arrays)
+        gated = class_outputs(first_outputs, self.class_output)
+        if gated:
+            check_label_range(self.data.labels, first_outputs[gated[0]].shape[-1], gated[0])
+        self._reference_names = list(first_outputs)
+
+    def debug_inputs(self) -> InputSet:
+        """Samples for the layer comparison of a failed int8 row: the set given, or the first DEBUG_SAMPLES."""
+        return self._inputs if self._inputs is not None else self.data.head(min(DEBUG_SAMPLES, len(self.data)))
 
     def check(self, artifact: SourceRef, thresholds: Thresholds) -> tuple[ParityResult, RunnerInfo]:
         """Compare one artifact; returns the result and what the runtime that ran it says about itself."""
-        reference_outputs = self.reference_outputs()
+        self.start()
+        assert self._first is not None  # start() set it
         runner = RemoteRunner(self.pool, artifact, threads=self.bench.threads, load_failure=ConversionError)
         try:
             info = runner.load()
@@ -90,29 +128,57 @@ class ParitySession:
             layouts: dict[str, str] = {}
             input_perms = {}
             for ref, exported in input_pairs:
-                perm = layout_permutation(self.data.arrays[ref].shape[1:], exported_specs[exported].sample_shape())
+                sample_shape = self._first.arrays[ref].shape[1:]
+                perm = layout_permutation(sample_shape, exported_specs[exported].sample_shape())
                 if perm is not None:
                     input_perms[ref] = perm
                     layouts[ref] = describe_permutation(perm)
-                _check_input_shape(artifact, exported_specs[exported], self.data.arrays[ref].shape[1:], perm)
-            feed = {exported: _permuted(self.data.arrays[ref], input_perms.get(ref)) for ref, exported in input_pairs}
-            exported_outputs = runner.run(feed)
-            output_pairs = pair_names(list(reference_outputs), [spec.name for spec in info.signature.outputs], "output")
-            for ref, exported in output_pairs:
-                perm = layout_permutation(exported_outputs[exported].shape[1:], reference_outputs[ref].shape[1:])
-                if perm is not None:  # an NHWC output compared with an NCHW reference: bring it back
-                    exported_outputs[exported] = exported_outputs[exported].transpose(perm)
-                    layouts[ref] = describe_permutation(inverse_permutation(perm))
-            try:
-                metrics, checks = compare(
-                    reference_outputs, exported_outputs, output_pairs, thresholds, self.data.labels, self.class_output
-                )
-            except ValueError as exc:
-                raise UsageError(str(exc), hint="the artifact does not match this model's outputs") from None
-            by_reference_name = {ref: exported_outputs[exported] for ref, exported in output_pairs}
+                _check_input_shape(artifact, exported_specs[exported], sample_shape, perm)
+            output_pairs = pair_names(self._reference_names, [spec.name for spec in info.signature.outputs], "output")
+            comparison = StreamComparison(output_pairs, len(self.data), self.data.labels is not None, self.class_output)
+            exported_store = OutputStore(Path(self.pool.temp_dir()) / f"exported-{id(runner)}", len(self.data))
+            output_perms: dict[str, tuple[int, ...]] = {}
+            with progress(
+                f"validating {artifact.path.name if artifact.path else artifact.spec}", len(self.data)
+            ) as advance:
+                for batch in prefetched(self.data.batches()):
+                    size = len(next(iter(batch.arrays.values())))
+                    stop = batch.start + size
+                    pending = None if stop <= self._reference_store.filled else self.reference.submit_run(batch.arrays)
+                    feed = {exp: _permuted(batch.arrays[ref], input_perms.get(ref)) for ref, exp in input_pairs}
+                    exported_pending = runner.submit_run(feed)
+                    # the reference first: an artifact failure then leaves no call open in the reference worker
+                    if pending is None:
+                        reference_outputs = self._reference_store.read(batch.start, stop)
+                    else:
+                        reference_outputs = pending.result()
+                        self._reference_store.write(batch.start, reference_outputs)
+                    exported_outputs = exported_pending.result()
+                    if batch.start == 0:
+                        for ref, exported in output_pairs:
+                            got, want = exported_outputs[exported].shape[1:], reference_outputs[ref].shape[1:]
+                            perm = layout_permutation(got, want)
+                            if perm is not None:  # an NHWC output compared with an NCHW reference: bring it back
+                                output_perms[exported] = perm
+                                layouts[ref] = describe_permutation(inverse_permutation(perm))
+                    for exported, perm in output_perms.items():
+                        exported_outputs[exported] = exported_outputs[exported].transpose(perm)
+                    try:
+                        comparison.add(reference_outputs, exported_outputs, batch.labels)
+                    except ValueError as exc:
+                        raise UsageError(str(exc), hint="the artifact does not match this model's outputs") from None
+                    if self.task_metrics:
+                        exported_store.write(batch.start, {ref: exported_outputs[exp] for ref, exp in output_pairs})
+                    advance(size)
+            metrics, checks = comparison.finish(thresholds)
             task_values, task_gates = task_checks(
-                self.task_metrics, reference_outputs, by_reference_name, self.data.labels
+                self.task_metrics, self._reference_store.arrays, exported_store.arrays, self.data.labels
             )
+            if self._reference_memory is None:  # the reference's first whole pass is done: its figures
+                if self.bench.runs > 0:
+                    timings = self.reference.benchmark(self._first.arrays, self.bench.warmup, self.bench.runs)
+                    self._reference_latency = LatencyStats.from_timings(timings, self.bench.threads)
+                self._reference_memory = self.reference.memory()
             result = ParityResult(
                 samples=len(self.data),
                 outputs=metrics,
@@ -125,7 +191,7 @@ class ParitySession:
                 task_metrics=task_values,
             )
             if self.bench.runs > 0:
-                first = self.data.sample(0)
+                first = self._first.arrays
                 sample = {exported: _permuted(first[ref], input_perms.get(ref)) for ref, exported in input_pairs}
                 timings = runner.benchmark(sample, self.bench.warmup, self.bench.runs)
                 result.exported_latency = LatencyStats.from_timings(timings, self.bench.threads)
@@ -208,10 +274,10 @@ def run_validate(config: ValidateConfig, on_step: Callable[[str], None] = lambda
         reference = RemoteRunner(pool, ref, threads=parity.bench.threads)
         on_step(f"loading {ref.spec}")
         info = reference.load()
-        validation = load_inputs(parity.validation, info.signature, "validation", labels_path=parity.labels)
+        validation = open_stream(parity.validation, info.signature, "validation", labels_path=parity.labels)
         warnings += validation.notes
         session = ParitySession(pool, reference, validation, parity.bench, parity.class_output, parity.metrics)
-        session.reference_outputs()  # up front: labels that do not fit the model fail the run, not every row
+        session.start()  # up front: labels that do not fit the model fail the run, not every row
         rows = []
         for artifact, mode in artifacts:
             on_step(f"validating {artifact.spec}")
@@ -243,6 +309,8 @@ def _validate_one(session: ParitySession, artifact: SourceRef, mode: Recipe, par
     )
     try:
         result, info = session.check(artifact, thresholds_for(mode.thresholds, parity.threshold_overrides))
+    except DataError:
+        raise  # the data is bad for every artifact: the run fails (exit 2)
     except EdgexError as exc:  # row-scoped: the other artifacts are still validated
         row.status = RowStatus.EXPORT_FAILED
         row.error, row.error_exit_code, row.error_details = exc.one_line(), int(exc.exit_code), exc.details
@@ -253,7 +321,9 @@ def _validate_one(session: ParitySession, artifact: SourceRef, mode: Recipe, par
     row.status = RowStatus.PASSED if result.passed else RowStatus.PARITY_FAILED
     if row.status is RowStatus.PARITY_FAILED and mode.name == "int8":
         # where the error jumps (a PT2E source is calibrated again on these samples)
-        found = failure_summary(session.pool, session.reference.ref, artifact, None, session.data, DEBUG_TIMEOUT)
+        found = failure_summary(
+            session.pool, session.reference.ref, artifact, None, session.debug_inputs(), DEBUG_TIMEOUT
+        )
         if found is not None:
             row.notes.append(found[0])
             row.details["layer_debug"] = found[1]

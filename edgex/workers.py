@@ -357,11 +357,15 @@ class WorkerPool:
         self._dedicated.append(worker)
         return worker
 
-    def _start(self, kind: str) -> Worker:
+    def temp_dir(self) -> str:
+        """This command's temp folder (its workers' TMPDIR), deleted when the pool closes."""
         if self._temp_dir is None:
             sweep_worker_logs()
             self._temp_dir = tempfile.mkdtemp(prefix=f"edgex-run-{os.getpid()}-")
-        return Worker(kind, threads=self.threads, debug=self.debug, timeout=self.timeout, temp_dir=self._temp_dir)
+        return self._temp_dir
+
+    def _start(self, kind: str) -> Worker:
+        return Worker(kind, threads=self.threads, debug=self.debug, timeout=self.timeout, temp_dir=self.temp_dir())
 
     def close(self) -> None:
         for worker in [*self._shared.values(), *self._dedicated]:

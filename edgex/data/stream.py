@@ -8,7 +8,9 @@ sample) and the list of files are the only per-sample state kept.
 from __future__ import annotations
 
 import hashlib
+import queue
 import struct
+import threading
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -30,6 +32,47 @@ class Batch:
     arrays: dict[str, np.ndarray]  # conformed: checked and cast like InputSet arrays
     labels: np.ndarray | None  # the labels of these samples
     start: int  # index of the first sample in the stream
+
+
+class DataError(UsageError):
+    """Bad data met in the middle of a pass (an unreadable image): it fails the run, not one artifact's row."""
+
+
+def prefetched(batches: Iterator[Batch], depth: int = 2) -> Iterator[Batch]:
+    """Read the next batches in a thread while the models run the current one; at most `depth` wait in memory."""
+    waiting: queue.Queue[Batch | BaseException | None] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def offer(item: Batch | BaseException | None) -> bool:
+        while not stop.is_set():
+            try:
+                waiting.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False  # the consumer left
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                if not offer(batch):
+                    return
+            offer(None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            offer(exc)
+
+    reader = threading.Thread(target=produce, name="edgex-prefetch", daemon=True)
+    reader.start()
+    try:
+        while (item := waiting.get()) is not None:
+            if isinstance(item, UsageError):
+                raise DataError(item.message, hint=item.hint) from None
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        reader.join()
 
 
 class DataStream:
@@ -70,6 +113,18 @@ class DataStream:
         return {name: tuple(array.shape[1:]) for name, array in first.arrays.items()}
 
     def batches(self, size: int = DEFAULT_BATCH) -> Iterator[Batch]:
+        """Every selected sample once, in order; a complete pass over a one-input model also yields the
+        fingerprint (no second pass over the data just to hash it)."""
+        names = [spec.name for spec in self.signature.inputs]
+        digest = hashlib.sha256(names[0].encode()) if self._digest is None and len(names) == 1 else None
+        for batch in self._batches(size):
+            if digest is not None:
+                digest.update(np.ascontiguousarray(batch.arrays[names[0]]).tobytes())
+            yield batch
+        if digest is not None:
+            self._digest = digest.hexdigest()
+
+    def _batches(self, size: int) -> Iterator[Batch]:
         positions = np.arange(self.count) if self._positions is None else self._positions
         for start in range(0, len(positions), size):
             chosen = positions[start : start + size]
@@ -100,7 +155,7 @@ class DataStream:
             digest = hashlib.sha256()
             for name in sorted(spec.name for spec in self.signature.inputs):
                 digest.update(name.encode())
-                for batch in self.batches():
+                for batch in self._batches(DEFAULT_BATCH):
                     digest.update(np.ascontiguousarray(batch.arrays[name]).tobytes())
             self._digest = digest.hexdigest()
         return self._digest
@@ -182,7 +237,7 @@ class GeneratorStream(DataStream):
         except Exception as exc:  # noqa: BLE001 - user code
             raise UsageError(f"{self._where()} raised {type(exc).__name__}: {exc}") from None
 
-    def batches(self, size: int = DEFAULT_BATCH) -> Iterator[Batch]:
+    def _batches(self, size: int) -> Iterator[Batch]:
         wanted = None if self._positions is None else set(self._positions.tolist())
         pending: list[dict[str, np.ndarray]] = []
         emitted = 0
