@@ -33,8 +33,10 @@ def _all_in_memory(reference: np.ndarray, exported: np.ndarray, labels: np.ndarr
     ref, exp = reference.astype(np.float64), exported.astype(np.float64)
     difference = np.abs(ref - exp)
     cosine = np.sum(ref * exp, axis=1) / (np.linalg.norm(ref, axis=1) * np.linalg.norm(exp, axis=1))
-    edges = 10.0 ** (ERROR_LOG10_LOW + np.arange((ERROR_LOG10_HIGH - ERROR_LOG10_LOW) * ERROR_BINS_PER_DECADE + 1)
-                     / ERROR_BINS_PER_DECADE)
+    edges = 10.0 ** (
+        ERROR_LOG10_LOW
+        + np.arange((ERROR_LOG10_HIGH - ERROR_LOG10_LOW) * ERROR_BINS_PER_DECADE + 1) / ERROR_BINS_PER_DECADE
+    )
     counts, _ = np.histogram(difference[difference > 0], bins=edges)
     chosen = np.sort(np.random.default_rng(0).choice(ref.size, size=VALUE_SAMPLE_SIZE, replace=False))
     top5 = np.argsort(-exported, axis=1, kind="stable")[:, :5]
@@ -89,9 +91,7 @@ def test_streamed_validation_gives_the_all_in_memory_figures(demo_export, tmp_pa
     a terminal); every figure matches whole-array runs and whole-array numpy to 1e-9."""
     artifact = demo_export["out"] / "digits_int8.tflite"
     report_path = tmp_path / "report.json"
-    code, terminal = _run_on_a_terminal(
-        "validate", "demo", artifact, "--runs", "0", "--report-json", report_path
-    )
+    code, terminal = _run_on_a_terminal("validate", "demo", artifact, "--runs", "0", "--report-json", report_path)
     assert code == 0, terminal
     assert "validating digits_int8.tflite" in terminal and "ETA" in terminal  # the bar, on stderr
     report = load_json(report_path)
@@ -106,10 +106,20 @@ def test_streamed_validation_gives_the_all_in_memory_figures(demo_export, tmp_pa
     labels = np.load(DEMO_LABELS)
     expected = _all_in_memory(outputs[0], outputs[1], labels)
     assert streamed["shape"] == list(outputs[0].shape)
-    for name in ("max_abs_error", "mean_abs_error", "rmse", "cosine", "cosine_min", "snr_db", "top1_agreement",
-                 "top5_agreement", "reference_accuracy", "exported_accuracy"):
+    for name in (
+        "max_abs_error",
+        "mean_abs_error",
+        "rmse",
+        "cosine",
+        "cosine_min",
+        "snr_db",
+        "top1_agreement",
+        "top5_agreement",
+        "reference_accuracy",
+        "exported_accuracy",
+    ):
         assert streamed[name] == pytest.approx(float(expected[name]), rel=1e-9, abs=1e-12), name
-    assert 0 < streamed["max_abs_error"] and streamed["snr_db"] < 200  # int8: real errors, not a trivial match
+    assert streamed["max_abs_error"] > 0 and streamed["snr_db"] < 200  # int8: real errors, not a trivial match
     assert streamed["error_histogram"]["counts"] == expected["histogram"]
     assert streamed["value_sample"]["reference"] == expected["sample"]
     assert report["validation"]["sha256"] == InputSet({"image": stored["image"]}, origin="").fingerprint()
@@ -117,7 +127,10 @@ def test_streamed_validation_gives_the_all_in_memory_figures(demo_export, tmp_pa
 
     quiet = subprocess.run(  # stderr not a terminal (a CI log): no bar
         [sys.executable, "-m", "edgex", "validate", "demo", artifact, "--runs", "0"],
-        env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert quiet.returncode == 0 and "ETA" not in quiet.stderr and "validating" not in quiet.stderr
 
@@ -141,8 +154,7 @@ def test_memory_does_not_grow_with_the_number_of_samples(tmp_path: Path) -> None
     """4x the samples, same peak: .npz members are memory-mapped, values checked and metrics summed per batch."""
     classes = 1000
     signature = ModelSignature(
-        inputs=(TensorSpec("reference", (None, classes), "float32"), TensorSpec("exported", (None, classes), "float32")),
-        outputs=(),
+        inputs=tuple(TensorSpec(name, (None, classes), "float32") for name in ("reference", "exported")), outputs=()
     )
     peaks = {}
     for count in (2000, 8000):

@@ -130,9 +130,10 @@ class OutputAccumulator:
         if self.sample_shape is None:
             self.sample_shape = tuple(int(d) for d in reference.shape[1:])
             total = self.count * int(np.prod(self.sample_shape, dtype=np.int64))
-            self._chosen = np.arange(total)
             if total > VALUE_SAMPLE_SIZE:
                 self._chosen = np.sort(np.random.default_rng(0).choice(total, size=VALUE_SAMPLE_SIZE, replace=False))
+            else:
+                self._chosen = np.arange(total)
         ref64 = reference.astype(np.float64)
         difference = np.abs(ref64 - exported.astype(np.float64))
         if difference.size:
