@@ -94,7 +94,7 @@ class ParitySession:
         self.bench = bench
         self.class_output = class_output
         self._first: InputSet | None = None  # sample 0: shapes, latency runs
-        self._stored = 0
+        self._reference_names: list[str] = []
         self._reference_store = OutputStore(Path(pool.temp_dir()) / f"reference-{id(self)}", len(self.data))
         self._reference_latency: LatencyStats | None = None
         self._reference_memory: MemoryStats | None = None
@@ -117,83 +117,34 @@ class ParitySession:
 
     def check(self, artifact: SourceRef, thresholds: Thresholds) -> tuple[ParityResult, RunnerInfo]:
         """Compare one artifact; returns the result and what the runtime that ran it says about itself."""
-        self.start()
-        assert self._first is not None  # start() set it
+        first = self._first_sample()
         runner = RemoteRunner(self.pool, artifact, threads=self.bench.threads, load_failure=ConversionError)
         try:
             info = runner.load()
-            ref_inputs = [spec.name for spec in self.reference.info.signature.inputs]
-            input_pairs = pair_names(ref_inputs, [spec.name for spec in info.signature.inputs], "input")
-            exported_specs = {spec.name: spec for spec in info.signature.inputs}
-            layouts: dict[str, str] = {}
-            input_perms = {}
-            for ref, exported in input_pairs:
-                sample_shape = self._first.arrays[ref].shape[1:]
-                perm = layout_permutation(sample_shape, exported_specs[exported].sample_shape())
-                if perm is not None:
-                    input_perms[ref] = perm
-                    layouts[ref] = describe_permutation(perm)
-                _check_input_shape(artifact, exported_specs[exported], sample_shape, perm)
-            output_pairs = pair_names(self._reference_names, [spec.name for spec in info.signature.outputs], "output")
-            comparison = StreamComparison(output_pairs, len(self.data), self.data.labels is not None, self.class_output)
+            wiring = self._wire(artifact, info)
+            comparison = StreamComparison(
+                wiring.output_pairs, len(self.data), self.data.labels is not None, self.class_output
+            )
             exported_store = OutputStore(Path(self.pool.temp_dir()) / f"exported-{id(runner)}", len(self.data))
-            output_perms: dict[str, tuple[int, ...]] = {}
-            with progress(
-                f"validating {artifact.path.name if artifact.path else artifact.spec}", len(self.data)
-            ) as advance:
-                for batch in prefetched(self.data.batches()):
-                    size = len(next(iter(batch.arrays.values())))
-                    stop = batch.start + size
-                    pending = None if stop <= self._reference_store.filled else self.reference.submit_run(batch.arrays)
-                    feed = {exp: _permuted(batch.arrays[ref], input_perms.get(ref)) for ref, exp in input_pairs}
-                    exported_pending = runner.submit_run(feed)
-                    # the reference first: an artifact failure then leaves no call open in the reference worker
-                    if pending is None:
-                        reference_outputs = self._reference_store.read(batch.start, stop)
-                    else:
-                        reference_outputs = pending.result()
-                        self._reference_store.write(batch.start, reference_outputs)
-                    exported_outputs = exported_pending.result()
-                    if batch.start == 0:
-                        for ref, exported in output_pairs:
-                            got, want = exported_outputs[exported].shape[1:], reference_outputs[ref].shape[1:]
-                            perm = layout_permutation(got, want)
-                            if perm is not None:  # an NHWC output compared with an NCHW reference: bring it back
-                                output_perms[exported] = perm
-                                layouts[ref] = describe_permutation(inverse_permutation(perm))
-                    for exported, perm in output_perms.items():
-                        exported_outputs[exported] = exported_outputs[exported].transpose(perm)
-                    try:
-                        comparison.add(reference_outputs, exported_outputs, batch.labels)
-                    except ValueError as exc:
-                        raise UsageError(str(exc), hint="the artifact does not match this model's outputs") from None
-                    if self.task_metrics:
-                        exported_store.write(batch.start, {ref: exported_outputs[exp] for ref, exp in output_pairs})
-                    advance(size)
+            self._stream(artifact, runner, wiring, comparison, exported_store if self.task_metrics else None)
             metrics, checks = comparison.finish(thresholds)
             task_values, task_gates = task_checks(
                 self.task_metrics, self._reference_store.arrays, exported_store.arrays, self.data.labels
             )
-            if self._reference_memory is None:  # the reference's first whole pass is done: its figures
-                if self.bench.runs > 0:
-                    timings = self.reference.benchmark(self._first.arrays, self.bench.warmup, self.bench.runs)
-                    self._reference_latency = LatencyStats.from_timings(timings, self.bench.threads)
-                self._reference_memory = self.reference.memory()
+            self._measure_reference(first)
             result = ParityResult(
                 samples=len(self.data),
                 outputs=metrics,
                 checks=checks + task_gates,
                 thresholds=thresholds,
-                input_mapping=dict(input_pairs),
-                layouts=layouts,
+                input_mapping=dict(wiring.input_pairs),
+                layouts=wiring.layouts,
                 reference_latency=self._reference_latency,
                 reference_memory=self._reference_memory,
                 task_metrics=task_values,
             )
             if self.bench.runs > 0:
-                first = self._first.arrays
-                sample = {exported: _permuted(first[ref], input_perms.get(ref)) for ref, exported in input_pairs}
-                timings = runner.benchmark(sample, self.bench.warmup, self.bench.runs)
+                timings = runner.benchmark(wiring.feed(first.arrays), self.bench.warmup, self.bench.runs)
                 result.exported_latency = LatencyStats.from_timings(timings, self.bench.threads)
                 extra = latency_check(result)
                 if extra is not None:
@@ -203,6 +154,93 @@ class ParitySession:
             return result, info
         finally:
             runner.close()
+
+    def _first_sample(self) -> InputSet:
+        self.start()
+        assert self._first is not None  # start() set it
+        return self._first
+
+    def _wire(self, artifact: SourceRef, info: RunnerInfo) -> Wiring:
+        ref_inputs = [spec.name for spec in self.reference.info.signature.inputs]
+        input_pairs = pair_names(ref_inputs, [spec.name for spec in info.signature.inputs], "input")
+        output_pairs = pair_names(self._reference_names, [spec.name for spec in info.signature.outputs], "output")
+        wiring = Wiring(input_pairs, output_pairs)
+        exported_specs = {spec.name: spec for spec in info.signature.inputs}
+        for ref, exported in input_pairs:
+            sample_shape = self._first_sample().arrays[ref].shape[1:]
+            perm = layout_permutation(sample_shape, exported_specs[exported].sample_shape())
+            if perm is not None:
+                wiring.input_perms[ref] = perm
+                wiring.layouts[ref] = describe_permutation(perm)
+            _check_input_shape(artifact, exported_specs[exported], sample_shape, perm)
+        return wiring
+
+    def _stream(
+        self,
+        artifact: SourceRef,
+        runner: RemoteRunner,
+        wiring: Wiring,
+        comparison: StreamComparison,
+        exported_store: OutputStore | None,
+    ) -> None:
+        """One pass: batch k goes to the reference (unless stored) and the artifact at once, batch k+1 is read
+        meanwhile; the reference is collected first, so an artifact failure leaves no call open in its worker."""
+        with progress(f"validating {artifact.path.name if artifact.path else artifact.spec}", len(self.data)) as step:
+            for batch in prefetched(self.data.batches()):
+                stop = batch.start + len(next(iter(batch.arrays.values())))
+                stored = stop <= self._reference_store.filled
+                reference_call = None if stored else self.reference.submit_run(batch.arrays)
+                exported_call = runner.submit_run(wiring.feed(batch.arrays))
+                if reference_call is None:
+                    reference_outputs = self._reference_store.read(batch.start, stop)
+                else:
+                    reference_outputs = reference_call.result()
+                    self._reference_store.write(batch.start, reference_outputs)
+                exported_outputs = wiring.aligned(reference_outputs, exported_call.result())
+                try:
+                    comparison.add(reference_outputs, exported_outputs, batch.labels)
+                except ValueError as exc:
+                    raise UsageError(str(exc), hint="the artifact does not match this model's outputs") from None
+                if exported_store is not None:
+                    exported_store.write(batch.start, {ref: exported_outputs[e] for ref, e in wiring.output_pairs})
+                step(stop - batch.start)
+
+    def _measure_reference(self, first: InputSet) -> None:
+        """Latency and peak memory of the reference, once, after its first whole pass."""
+        if self._reference_memory is not None:
+            return
+        if self.bench.runs > 0:
+            timings = self.reference.benchmark(first.arrays, self.bench.warmup, self.bench.runs)
+            self._reference_latency = LatencyStats.from_timings(timings, self.bench.threads)
+        self._reference_memory = self.reference.memory()
+
+
+@dataclass
+class Wiring:
+    """How an artifact's tensors pair with the reference's: by name or position, and layout permutations."""
+
+    input_pairs: list[tuple[str, str]]
+    output_pairs: list[tuple[str, str]]
+    input_perms: dict[str, tuple[int, ...]] = field(default_factory=dict)  # by reference input
+    output_perms: dict[str, tuple[int, ...]] | None = None  # by exported output, from the first batch
+    layouts: dict[str, str] = field(default_factory=dict)  # tensor -> "NCHW -> NHWC" where the artifact differs
+
+    def feed(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {exported: _permuted(arrays[ref], self.input_perms.get(ref)) for ref, exported in self.input_pairs}
+
+    def aligned(self, reference: dict[str, np.ndarray], exported: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Exported outputs in the reference's layout (an NHWC output compared with an NCHW reference)."""
+        if self.output_perms is None:
+            self.output_perms = {}
+            for ref, name in self.output_pairs:
+                perm = layout_permutation(exported[name].shape[1:], reference[ref].shape[1:])
+                if perm is not None:
+                    self.output_perms[name] = perm
+                    self.layouts[ref] = describe_permutation(inverse_permutation(perm))
+        return {
+            name: value.transpose(self.output_perms[name]) if name in self.output_perms else value
+            for name, value in exported.items()
+        }
 
 
 def _check_input_shape(
