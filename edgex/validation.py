@@ -17,7 +17,7 @@ import numpy as np
 from edgex.artifacts import sha256_tree, size_bytes
 from edgex.data.inputs import InputSet
 from edgex.data.providers import check_label_range, check_up_front, open_stream
-from edgex.data.stream import ArrayStream, DataError, DataStream, prefetched
+from edgex.data.stream import DEFAULT_BATCH, ArrayStream, DataError, DataStream, prefetched
 from edgex.debugging import failure_summary
 from edgex.errors import ConversionError, EdgexError, UsageError
 from edgex.parity.compare import ParityResult, StreamComparison, class_outputs, latency_check, pair_names
@@ -101,15 +101,27 @@ class ParitySession:
         self.runtime_versions: dict[str, str] = {}  # of the runtimes that ran artifacts
 
     def start(self) -> None:
-        """The reference on the first sample: outputs and labels that do not fit the model fail the run up front."""
+        """The reference on the first batch (kept for the pass): outputs and labels that do not fit the model
+        fail the run up front, before any conversion or artifact."""
         if self._first is not None:
             return
-        self._first = self.data.head(1)
-        first_outputs = self.reference.run(self._first.arrays)
-        gated = class_outputs(first_outputs, self.class_output)
-        if gated:
-            check_label_range(self.data.labels, first_outputs[gated[0]].shape[-1], gated[0])
-        self._reference_names = list(first_outputs)
+        head = self.data.head(min(DEFAULT_BATCH, len(self.data)))
+        self._first = InputSet({name: array[:1] for name, array in head.arrays.items()}, origin=head.origin)
+        outputs = self.reference.run(head.arrays)
+        self._reference_store.write(0, outputs)
+        self._accept_reference(outputs)
+
+    def _accept_reference(self, outputs: dict[str, np.ndarray]) -> None:
+        """The reference's first outputs: they name its outputs and must fit the labels (else the run fails)."""
+        if self._reference_names:
+            return
+        gated = class_outputs(outputs, self.class_output)
+        try:
+            if gated:
+                check_label_range(self.data.labels, outputs[gated[0]].shape[-1], gated[0])
+        except UsageError as exc:
+            raise DataError(exc.message, hint=exc.hint) from None
+        self._reference_names = list(outputs)
 
     def debug_inputs(self) -> InputSet:
         """Samples for the layer comparison of a failed int8 row: the set given, or the first DEBUG_SAMPLES."""
@@ -122,11 +134,8 @@ class ParitySession:
         try:
             info = runner.load()
             wiring = self._wire(artifact, info)
-            comparison = StreamComparison(
-                wiring.output_pairs, len(self.data), self.data.labels is not None, self.class_output
-            )
             exported_store = OutputStore(Path(self.pool.temp_dir()) / f"exported-{id(runner)}", len(self.data))
-            self._stream(artifact, runner, wiring, comparison, exported_store if self.task_metrics else None)
+            comparison = self._stream(artifact, runner, wiring, exported_store if self.task_metrics else None)
             metrics, checks = comparison.finish(thresholds)
             task_values, task_gates = task_checks(
                 self.task_metrics, self._reference_store.arrays, exported_store.arrays, self.data.labels
@@ -156,15 +165,15 @@ class ParitySession:
             runner.close()
 
     def _first_sample(self) -> InputSet:
-        self.start()
-        assert self._first is not None  # start() set it
+        """Sample 0 (input shapes, latency runs); read alone unless start() ran."""
+        if self._first is None:
+            self._first = self.data.head(1)
         return self._first
 
     def _wire(self, artifact: SourceRef, info: RunnerInfo) -> Wiring:
         ref_inputs = [spec.name for spec in self.reference.info.signature.inputs]
         input_pairs = pair_names(ref_inputs, [spec.name for spec in info.signature.inputs], "input")
-        output_pairs = pair_names(self._reference_names, [spec.name for spec in info.signature.outputs], "output")
-        wiring = Wiring(input_pairs, output_pairs)
+        wiring = Wiring(input_pairs, [spec.name for spec in info.signature.outputs])
         exported_specs = {spec.name: spec for spec in info.signature.inputs}
         for ref, exported in input_pairs:
             sample_shape = self._first_sample().arrays[ref].shape[1:]
@@ -180,11 +189,11 @@ class ParitySession:
         artifact: SourceRef,
         runner: RemoteRunner,
         wiring: Wiring,
-        comparison: StreamComparison,
         exported_store: OutputStore | None,
-    ) -> None:
+    ) -> StreamComparison:
         """One pass: batch k goes to the reference (unless stored) and the artifact at once, batch k+1 is read
         meanwhile; the reference is collected first, so an artifact failure leaves no call open in its worker."""
+        comparison: StreamComparison | None = None
         with progress(f"validating {artifact.path.name if artifact.path else artifact.spec}", len(self.data)) as step:
             for batch in prefetched(self.data.batches()):
                 stop = batch.start + len(next(iter(batch.arrays.values())))
@@ -196,7 +205,11 @@ class ParitySession:
                 else:
                     reference_outputs = reference_call.result()
                     self._reference_store.write(batch.start, reference_outputs)
+                    self._accept_reference(reference_outputs)
                 exported_outputs = wiring.aligned(reference_outputs, exported_call.result())
+                if comparison is None:
+                    labelled = self.data.labels is not None
+                    comparison = StreamComparison(wiring.output_pairs, len(self.data), labelled, self.class_output)
                 try:
                     comparison.add(reference_outputs, exported_outputs, batch.labels)
                 except ValueError as exc:
@@ -204,6 +217,8 @@ class ParitySession:
                 if exported_store is not None:
                     exported_store.write(batch.start, {ref: exported_outputs[e] for ref, e in wiring.output_pairs})
                 step(stop - batch.start)
+        assert comparison is not None  # streams hold at least one sample
+        return comparison
 
     def _measure_reference(self, first: InputSet) -> None:
         """Latency and peak memory of the reference, once, after its first whole pass."""
@@ -220,7 +235,8 @@ class Wiring:
     """How an artifact's tensors pair with the reference's: by name or position, and layout permutations."""
 
     input_pairs: list[tuple[str, str]]
-    output_pairs: list[tuple[str, str]]
+    exported_outputs: list[str]
+    output_pairs: list[tuple[str, str]] = field(default_factory=list)  # from the first batch's reference outputs
     input_perms: dict[str, tuple[int, ...]] = field(default_factory=dict)  # by reference input
     output_perms: dict[str, tuple[int, ...]] | None = None  # by exported output, from the first batch
     layouts: dict[str, str] = field(default_factory=dict)  # tensor -> "NCHW -> NHWC" where the artifact differs
@@ -232,6 +248,7 @@ class Wiring:
         """Exported outputs in the reference's layout (an NHWC output compared with an NCHW reference)."""
         if self.output_perms is None:
             self.output_perms = {}
+            self.output_pairs = pair_names(list(reference), self.exported_outputs, "output")
             for ref, name in self.output_pairs:
                 perm = layout_permutation(exported[name].shape[1:], reference[ref].shape[1:])
                 if perm is not None:
@@ -315,7 +332,6 @@ def run_validate(config: ValidateConfig, on_step: Callable[[str], None] = lambda
         validation = open_stream(parity.validation, info.signature, "validation", labels_path=parity.labels)
         warnings += validation.notes
         session = ParitySession(pool, reference, validation, parity.bench, parity.class_output, parity.metrics)
-        session.start()  # up front: labels that do not fit the model fail the run, not every row
         rows = []
         for artifact, mode in artifacts:
             on_step(f"validating {artifact.spec}")
