@@ -6,12 +6,11 @@ python benchmarks/bare_validate.py MODEL.keras MODEL.tflite IMAGE_FOLDER
 import sys
 from pathlib import Path
 
+import keras
 import numpy as np
+import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
 from PIL import Image
-
-import keras
-import tensorflow as tf
 
 tf.config.threading.set_intra_op_parallelism_threads(1)  # edgex validate --threads 1 runs both models so
 tf.config.threading.set_inter_op_parallelism_threads(1)
@@ -23,7 +22,7 @@ interpreter.allocate_tensors()
 files = sorted(p for p in Path(folder).iterdir() if p.suffix == ".jpg")
 worst, count = 0.0, 0
 for start in range(0, len(files), 32):
-    images = [Image.open(p).convert("RGB").resize((224, 224), Image.Resampling.BILINEAR) for p in files[start : start + 32]]
+    images = [Image.open(p).convert("RGB").resize((224, 224), Image.Resampling.BILINEAR) for p in files[start:][:32]]
     batch = np.stack([np.asarray(image, dtype=np.float32) for image in images]) / 255.0
     reference = model.predict_on_batch(batch)
     for index in range(len(batch)):

@@ -327,6 +327,8 @@ def run_validate(config: ValidateConfig, on_step: Callable[[str], None] = lambda
         artifacts.append((artifact, artifact_mode(artifact, config.mode)))
     with WorkerPool(threads=parity.bench.threads, debug=config.debug, timeout=config.timeout) as pool:
         reference = RemoteRunner(pool, ref, threads=parity.bench.threads)
+        if artifacts:
+            pool.prestart(get_format(artifacts[0][0].format).worker)  # starts while the reference loads
         on_step(f"loading {ref.spec}")
         info = reference.load()
         validation = open_stream(parity.validation, info.signature, "validation", labels_path=parity.labels)

@@ -345,6 +345,7 @@ class WorkerPool:
         self.scratch = scratch  # a folder whose edgex temp files are swept once the workers are gone
         self._shared: dict[str, Worker] = {}
         self._dedicated: list[Worker] = []
+        self._spares: dict[str, Worker] = {}  # started by prestart(), not yet handed out
         self._temp_dir: str | None = None
 
     def shared(self, kind: str) -> Worker:
@@ -353,9 +354,17 @@ class WorkerPool:
         return self._shared[kind]
 
     def dedicated(self, kind: str) -> Worker:
-        worker = self._start(kind)
+        """A fresh worker for one model: the one prestart() began, if any, else a new one."""
+        spare = self._spares.pop(kind, None)
+        worker = spare if spare is not None and spare.alive else self._start(kind)
         self._dedicated.append(worker)
         return worker
+
+    def prestart(self, kind: str) -> None:
+        """Start the next dedicated worker of `kind` now, so its interpreter and framework imports overlap with
+        other work (validation starts the first artifact's worker while the reference loads)."""
+        if kind not in self._spares:
+            self._spares[kind] = self._start(kind)
 
     def temp_dir(self) -> str:
         """This command's temp folder (its workers' TMPDIR), deleted when the pool closes."""
@@ -368,10 +377,11 @@ class WorkerPool:
         return Worker(kind, threads=self.threads, debug=self.debug, timeout=self.timeout, temp_dir=self.temp_dir())
 
     def close(self) -> None:
-        for worker in [*self._shared.values(), *self._dedicated]:
+        for worker in [*self._shared.values(), *self._dedicated, *self._spares.values()]:
             worker.close()
         self._shared.clear()
         self._dedicated.clear()
+        self._spares.clear()
         if self._temp_dir is not None:
             shutil.rmtree(self._temp_dir, ignore_errors=True)
             self._temp_dir = None
