@@ -181,3 +181,41 @@ def test_the_bar_is_for_people_only(monkeypatch) -> None:
     monkeypatch.delenv("CI")
     monkeypatch.setenv("EDGEX_QUIET", "1")
     assert not enabled()
+
+
+@pytest.mark.parametrize("source", ["folder", "generator", "npz_compressed"])
+def test_every_source_streams_the_samples_a_whole_load_gives(tmp_path: Path, source: str) -> None:
+    """Batches of 4 (a short last one), with a reproducible cap: the same samples, labels and fingerprint as the
+    all-in-memory InputSet and its subset."""
+    from PIL import Image
+
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, size=(11, 8, 8), dtype=np.uint8)
+    signature = ModelSignature(inputs=(TensorSpec("image", (None, 8, 8, 1), "float32"),), outputs=())
+    if source == "folder":
+        for index, image in enumerate(images):
+            folder = tmp_path / f"class_{index % 3}"
+            folder.mkdir(exist_ok=True)
+            Image.fromarray(image, mode="L").save(folder / f"{index:02d}.png")
+        spec = str(tmp_path)
+    elif source == "generator":
+        np.save(tmp_path / "images.npy", images)
+        (tmp_path / "gen.py").write_text(
+            "import numpy as np\n"
+            f"def samples():\n    for image in np.load({str(tmp_path / 'images.npy')!r}):\n"
+            "        yield image[..., None].astype(np.float32) / 255\n"
+        )
+        spec = f"{tmp_path / 'gen.py'}:samples"
+    else:
+        np.savez_compressed(tmp_path / "v.npz", image=images[..., None] / 255.0, labels=np.arange(11) % 3)
+        spec = str(tmp_path / "v.npz")
+    whole = open_stream(DataSpec(spec), signature, "validation").materialize()
+    for samples in (None, 6):
+        stream = open_stream(DataSpec(spec, samples=samples), signature, "validation")
+        expected = whole.subset(samples)
+        batches = list(stream.batches(4))
+        assert [len(b.arrays["image"]) for b in batches] == ([4, 4, 3] if samples is None else [4, 2])
+        np.testing.assert_array_equal(np.concatenate([b.arrays["image"] for b in batches]), expected.arrays["image"])
+        if expected.labels is not None:
+            assert np.concatenate([b.labels for b in batches]).tolist() == expected.labels.tolist()
+        assert stream.fingerprint() == expected.fingerprint() and stream.origin == expected.origin
