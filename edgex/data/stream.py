@@ -107,11 +107,6 @@ class DataStream:
         self.labels = None if self.labels is None else self.labels[chosen]
         return self
 
-    def sample_shapes(self) -> dict[str, tuple[int, ...]]:
-        """Per-sample shape of every input (from the first sample)."""
-        first = self.head(1)
-        return {name: tuple(array.shape[1:]) for name, array in first.arrays.items()}
-
     def batches(self, size: int = DEFAULT_BATCH) -> Iterator[Batch]:
         """Every selected sample once, in order; a complete pass over a one-input model also yields the
         fingerprint (no second pass over the data just to hash it)."""
