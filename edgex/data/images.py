@@ -28,13 +28,17 @@ class ImagePreprocess:
     std: tuple[float, ...] = (1.0,)
 
     def apply(self, pixels: np.ndarray) -> np.ndarray:
+        """In place on float32 pixels, a pass per step; a zero mean and a unit std are skipped (exact either way)."""
         channels = pixels.shape[-1]
         for name, values in (("mean", self.mean), ("std", self.std)):
             if len(values) not in (1, channels):
                 raise UsageError(f"--{name} has {len(values)} values for {channels}-channel images")
-        mean = np.asarray(self.mean, dtype=np.float32)
-        std = np.asarray(self.std, dtype=np.float32)
-        return (pixels.astype(np.float32) * np.float32(self.scale) - mean) / std
+        pixels *= np.float32(self.scale)
+        if any(value != 0 for value in self.mean):
+            pixels -= np.asarray(self.mean, dtype=np.float32)
+        if any(value != 1 for value in self.std):
+            pixels /= np.asarray(self.std, dtype=np.float32)
+        return pixels
 
 
 @dataclass(frozen=True)
@@ -88,7 +92,11 @@ class ImageFolderStream(DataStream):
         return self.where
 
     def _read(self, positions: np.ndarray) -> dict[str, np.ndarray]:
-        batch = self.preprocess.apply(np.stack([_read_image(self.files[int(i)], self.layout) for i in positions]))
+        layout = self.layout
+        batch = np.empty((len(positions), layout.height, layout.width, layout.channels), dtype=np.float32)
+        for row, index in enumerate(positions):
+            batch[row] = _read_image(self.files[int(index)], layout)  # 8-bit pixels become float32 here
+        self.preprocess.apply(batch)
         return {self.spec.name: batch.transpose(0, 3, 1, 2) if self.layout.channels_first else batch}
 
 
@@ -113,7 +121,7 @@ def _read_image(path: Path, layout: ImageLayout) -> np.ndarray:
         with Image.open(path) as image:
             mode = {1: "L", 3: "RGB", 4: "RGBA"}[layout.channels]
             converted = image.convert(mode).resize((layout.width, layout.height), Image.Resampling.BILINEAR)
-            pixels = np.asarray(converted, dtype=np.float32)
+            pixels = np.asarray(converted)
     except (UnidentifiedImageError, OSError) as exc:
         raise UsageError(f"image {path}: unreadable ({exc})") from None
     return pixels[..., None] if pixels.ndim == 2 else pixels
