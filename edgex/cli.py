@@ -38,9 +38,9 @@ def cli(debug: bool) -> None:
 
 def _progress(debug: bool) -> tuple[Status | None, Callable[[str], None]]:
     """A spinner on stderr for interactive runs; plain step lines under --debug and -v; nothing under --quiet."""
-    from rich.console import Console
+    from edgex.progress import stderr_console
 
-    console = Console(stderr=True)
+    console = stderr_console()
     if verbosity() is Verbosity.QUIET and not debug:
         return None, lambda message: None
     if debug or verbosity() is Verbosity.VERBOSE:

@@ -223,7 +223,7 @@ def run_export(config: ExportConfig, on_step: Callable[[str], None] = lambda _: 
             else None
         )
         if session is not None:
-            session.reference_outputs()  # before converting: labels that do not fit the model fail the run
+            session.start()  # before converting: labels that do not fit the model fail the run
         shapes = _data_shapes(calibration or validation, config.export_options.batch_size, info.signature)
         rows = [_export_one(pool, job, ref, calibration, shapes, config, session, on_step) for job in jobs]
         flag_slower_than_float(rows)
@@ -343,7 +343,7 @@ def _export_one(
         row.status = RowStatus.PARITY_FAILED if row.failed_checks else RowStatus.PASSED
     if row.status is RowStatus.PARITY_FAILED and job.mode.name == "int8" and not job.keep_float:
         on_step(f"{label}: comparing layers")
-        found = failure_summary(pool, ref, artifact, calibration, session.data, config.timeout)
+        found = failure_summary(pool, ref, artifact, calibration, session.debug_inputs(), config.timeout)
         if found is not None:
             row.notes.append(found[0])
             row.details["layer_debug"] = found[1]

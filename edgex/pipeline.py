@@ -12,6 +12,7 @@ import numpy as np
 from edgex.artifacts import sha256_tree
 from edgex.data.inputs import InputSet
 from edgex.data.providers import DataSpec, load_inputs
+from edgex.data.stream import DataStream
 from edgex.demo import DemoModel, resolve_demo
 from edgex.results import DataInfo, SourceInfo
 from edgex.sources import SourceOptions, SourceRef
@@ -143,7 +144,7 @@ def describe_source(ref: SourceRef, info: RunnerInfo | None) -> SourceInfo:
     )
 
 
-def describe_data(inputs: InputSet | None) -> DataInfo | None:
+def describe_data(inputs: InputSet | DataStream | None) -> DataInfo | None:
     if inputs is None:
         return None
     return DataInfo(

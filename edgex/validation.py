@@ -16,10 +16,11 @@ import numpy as np
 
 from edgex.artifacts import sha256_tree, size_bytes
 from edgex.data.inputs import InputSet, sample_shape
-from edgex.data.providers import check_label_range, check_up_front, load_inputs
+from edgex.data.providers import check_label_range, check_up_front, open_stream
+from edgex.data.stream import DEFAULT_BATCH, ArrayStream, DataError, DataStream, prefetched
 from edgex.debugging import failure_summary
 from edgex.errors import ConversionError, EdgexError, UsageError
-from edgex.parity.compare import ParityResult, class_outputs, compare, latency_check, pair_names
+from edgex.parity.compare import ParityResult, StreamComparison, class_outputs, latency_check, pair_names
 from edgex.parity.layout import describe_permutation, inverse_permutation, layout_permutation
 from edgex.parity.performance import LatencyStats, MemoryStats
 from edgex.parity.task import load_task_metrics, task_checks
@@ -33,6 +34,7 @@ from edgex.pipeline import (
     describe_source,
     with_data_shapes,
 )
+from edgex.progress import progress
 from edgex.quantize.recipes import FLOAT, Recipe, get_recipe, parse_recipes
 from edgex.registry import get_registry
 from edgex.results import ArtifactInfo, RowResult, RowStatus, RunReport
@@ -42,14 +44,44 @@ from edgex.specs import RunnerInfo, TensorSpec
 from edgex.workers import WorkerPool, import_target
 
 DEBUG_TIMEOUT = 1200.0  # seconds for the layer comparison of a failed int8 row
+DEBUG_SAMPLES = 512  # samples of a streamed set the layer comparison runs on (it holds them in memory)
+
+
+class OutputStore:
+    """Outputs of every sample in memory-mapped .npy files, written batch by batch: the reference runs once for
+    all artifacts, and --metric functions get whole arrays without the set ever being in memory."""
+
+    def __init__(self, folder: Path, count: int) -> None:
+        self.folder = folder
+        self.count = count
+        self.filled = 0  # samples written so far, in order
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def write(self, start: int, outputs: dict[str, np.ndarray]) -> None:
+        if not self.arrays:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            for index, (name, value) in enumerate(outputs.items()):
+                path = self.folder / f"{index}.npy"
+                shape = (self.count, *value.shape[1:])
+                self.arrays[name] = np.lib.format.open_memmap(path, mode="w+", dtype=value.dtype, shape=shape)
+        size = len(next(iter(outputs.values())))
+        for name, value in outputs.items():
+            self.arrays[name][start : start + size] = value
+        self.filled = max(self.filled, start + size)
+
+    def read(self, start: int, stop: int) -> dict[str, np.ndarray]:
+        return {name: np.asarray(array[start:stop]) for name, array in self.arrays.items()}
 
 
 class ParitySession:
+    """The reference and each artifact run side by side on the same batches, each in its own worker, while the
+    next batch is read; metrics accumulate online. The reference's outputs are kept on disk for later artifacts."""
+
     def __init__(
         self,
         pool: WorkerPool,
         reference: RemoteRunner,
-        data: InputSet,
+        data: DataStream | InputSet,
         bench: BenchConfig,
         class_output: str | None = None,
         metrics: tuple[str, ...] = (),
@@ -57,78 +89,71 @@ class ParitySession:
         self.pool = pool
         self.task_metrics = load_task_metrics(metrics)
         self.reference = reference
-        self.data = data
+        self._inputs = data if isinstance(data, InputSet) else None
+        self.data = data if isinstance(data, DataStream) else ArrayStream.of(data, reference.info.signature)
         self.bench = bench
         self.class_output = class_output
-        self._reference_outputs: dict[str, np.ndarray] | None = None
+        self._first: InputSet | None = None  # sample 0: shapes, latency runs
+        self._reference_names: list[str] = []
+        self._reference_store = OutputStore(Path(pool.temp_dir()) / f"reference-{id(self)}", len(self.data))
         self._reference_latency: LatencyStats | None = None
         self._reference_memory: MemoryStats | None = None
         self.runtime_versions: dict[str, str] = {}  # of the runtimes that ran artifacts
 
-    def reference_outputs(self) -> dict[str, np.ndarray]:
-        if self._reference_outputs is None:
-            self._reference_outputs = self.reference.run(self.data.arrays)
-            gated = class_outputs(self._reference_outputs, self.class_output)
+    def start(self) -> None:
+        """The reference on the first batch (kept for the pass): outputs and labels that do not fit the model
+        fail the run up front, before any conversion or artifact."""
+        if self._first is not None:
+            return
+        head = self.data.head(min(DEFAULT_BATCH, len(self.data)))
+        self._first = InputSet({name: array[:1] for name, array in head.arrays.items()}, origin=head.origin)
+        outputs = self.reference.run(head.arrays)
+        self._reference_store.write(0, outputs)
+        self._accept_reference(outputs)
+
+    def _accept_reference(self, outputs: dict[str, np.ndarray]) -> None:
+        """The reference's first outputs: they name its outputs and must fit the labels (else the run fails)."""
+        if self._reference_names:
+            return
+        gated = class_outputs(outputs, self.class_output)
+        try:
             if gated:
-                classes = self._reference_outputs[gated[0]].shape[-1]
-                check_label_range(self.data.labels, classes, gated[0])
-            if self.bench.runs > 0:
-                timings = self.reference.benchmark(self.data.sample(0), self.bench.warmup, self.bench.runs)
-                self._reference_latency = LatencyStats.from_timings(timings, self.bench.threads)
-            self._reference_memory = self.reference.memory()
-        return self._reference_outputs
+                check_label_range(self.data.labels, outputs[gated[0]].shape[-1], gated[0])
+        except UsageError as exc:
+            raise DataError(exc.message, hint=exc.hint) from None
+        self._reference_names = list(outputs)
+
+    def debug_inputs(self) -> InputSet:
+        """Samples for the layer comparison of a failed int8 row: the set given, or the first DEBUG_SAMPLES."""
+        return self._inputs if self._inputs is not None else self.data.head(min(DEBUG_SAMPLES, len(self.data)))
 
     def check(self, artifact: SourceRef, thresholds: Thresholds) -> tuple[ParityResult, RunnerInfo]:
         """Compare one artifact; returns the result and what the runtime that ran it says about itself."""
-        reference_outputs = self.reference_outputs()
+        first = self._first_sample()
         runner = RemoteRunner(self.pool, artifact, threads=self.bench.threads, load_failure=ConversionError)
         try:
             info = runner.load()
-            ref_inputs = [spec.name for spec in self.reference.info.signature.inputs]
-            input_pairs = pair_names(ref_inputs, [spec.name for spec in info.signature.inputs], "input")
-            exported_specs = {spec.name: spec for spec in info.signature.inputs}
-            layouts: dict[str, str] = {}
-            input_perms = {}
-            for ref, exported in input_pairs:
-                want = sample_shape(exported_specs[exported], self.data.arrays[ref])
-                perm = layout_permutation(self.data.arrays[ref].shape[1:], want)
-                if perm is not None:
-                    input_perms[ref] = perm
-                    layouts[ref] = describe_permutation(perm)
-                _check_input_shape(artifact, exported_specs[exported], want, self.data.arrays[ref].shape[1:], perm)
-            feed = {exported: _permuted(self.data.arrays[ref], input_perms.get(ref)) for ref, exported in input_pairs}
-            exported_outputs = runner.run(feed)
-            output_pairs = pair_names(list(reference_outputs), [spec.name for spec in info.signature.outputs], "output")
-            for ref, exported in output_pairs:
-                perm = layout_permutation(exported_outputs[exported].shape[1:], reference_outputs[ref].shape[1:])
-                if perm is not None:  # an NHWC output compared with an NCHW reference: bring it back
-                    exported_outputs[exported] = exported_outputs[exported].transpose(perm)
-                    layouts[ref] = describe_permutation(inverse_permutation(perm))
-            try:
-                metrics, checks = compare(
-                    reference_outputs, exported_outputs, output_pairs, thresholds, self.data.labels, self.class_output
-                )
-            except ValueError as exc:
-                raise UsageError(str(exc), hint="the artifact does not match this model's outputs") from None
-            by_reference_name = {ref: exported_outputs[exported] for ref, exported in output_pairs}
+            wiring = self._wire(artifact, info)
+            exported_store = OutputStore(Path(self.pool.temp_dir()) / f"exported-{id(runner)}", len(self.data))
+            comparison = self._stream(artifact, runner, wiring, exported_store if self.task_metrics else None)
+            metrics, checks = comparison.finish(thresholds)
             task_values, task_gates = task_checks(
-                self.task_metrics, reference_outputs, by_reference_name, self.data.labels
+                self.task_metrics, self._reference_store.arrays, exported_store.arrays, self.data.labels
             )
+            self._measure_reference(first)
             result = ParityResult(
                 samples=len(self.data),
                 outputs=metrics,
                 checks=checks + task_gates,
                 thresholds=thresholds,
-                input_mapping=dict(input_pairs),
-                layouts=layouts,
+                input_mapping=dict(wiring.input_pairs),
+                layouts=wiring.layouts,
                 reference_latency=self._reference_latency,
                 reference_memory=self._reference_memory,
                 task_metrics=task_values,
             )
             if self.bench.runs > 0:
-                first = self.data.sample(0)
-                sample = {exported: _permuted(first[ref], input_perms.get(ref)) for ref, exported in input_pairs}
-                timings = runner.benchmark(sample, self.bench.warmup, self.bench.runs)
+                timings = runner.benchmark(wiring.feed(first.arrays), self.bench.warmup, self.bench.runs)
                 result.exported_latency = LatencyStats.from_timings(timings, self.bench.threads)
                 extra = latency_check(result)
                 if extra is not None:
@@ -138,6 +163,102 @@ class ParitySession:
             return result, info
         finally:
             runner.close()
+
+    def _first_sample(self) -> InputSet:
+        """Sample 0 (input shapes, latency runs); read alone unless start() ran."""
+        if self._first is None:
+            self._first = self.data.head(1)
+        return self._first
+
+    def _wire(self, artifact: SourceRef, info: RunnerInfo) -> Wiring:
+        ref_inputs = [spec.name for spec in self.reference.info.signature.inputs]
+        input_pairs = pair_names(ref_inputs, [spec.name for spec in info.signature.inputs], "input")
+        wiring = Wiring(input_pairs, [spec.name for spec in info.signature.outputs])
+        exported_specs = {spec.name: spec for spec in info.signature.inputs}
+        for ref, exported in input_pairs:
+            first = self._first_sample().arrays[ref]
+            want = sample_shape(exported_specs[exported], first)
+            perm = layout_permutation(first.shape[1:], want)
+            if perm is not None:
+                wiring.input_perms[ref] = perm
+                wiring.layouts[ref] = describe_permutation(perm)
+            _check_input_shape(artifact, exported_specs[exported], want, first.shape[1:], perm)
+        return wiring
+
+    def _stream(
+        self,
+        artifact: SourceRef,
+        runner: RemoteRunner,
+        wiring: Wiring,
+        exported_store: OutputStore | None,
+    ) -> StreamComparison:
+        """One pass: batch k goes to the reference (unless stored) and the artifact at once, batch k+1 is read
+        meanwhile; the reference is collected first, so an artifact failure leaves no call open in its worker."""
+        comparison: StreamComparison | None = None
+        with progress(f"validating {artifact.path.name if artifact.path else artifact.spec}", len(self.data)) as step:
+            for batch in prefetched(self.data.batches()):
+                stop = batch.start + len(next(iter(batch.arrays.values())))
+                stored = stop <= self._reference_store.filled
+                reference_call = None if stored else self.reference.submit_run(batch.arrays)
+                exported_call = runner.submit_run(wiring.feed(batch.arrays))
+                if reference_call is None:
+                    reference_outputs = self._reference_store.read(batch.start, stop)
+                else:
+                    reference_outputs = reference_call.result()
+                    self._reference_store.write(batch.start, reference_outputs)
+                    self._accept_reference(reference_outputs)
+                exported_outputs = wiring.aligned(reference_outputs, exported_call.result())
+                if comparison is None:
+                    labelled = self.data.labels is not None
+                    comparison = StreamComparison(wiring.output_pairs, len(self.data), labelled, self.class_output)
+                try:
+                    comparison.add(reference_outputs, exported_outputs, batch.labels)
+                except ValueError as exc:
+                    raise UsageError(str(exc), hint="the artifact does not match this model's outputs") from None
+                if exported_store is not None:
+                    exported_store.write(batch.start, {ref: exported_outputs[e] for ref, e in wiring.output_pairs})
+                step(stop - batch.start)
+        assert comparison is not None  # streams hold at least one sample
+        return comparison
+
+    def _measure_reference(self, first: InputSet) -> None:
+        """Latency and peak memory of the reference, once, after its first whole pass."""
+        if self._reference_memory is not None:
+            return
+        if self.bench.runs > 0:
+            timings = self.reference.benchmark(first.arrays, self.bench.warmup, self.bench.runs)
+            self._reference_latency = LatencyStats.from_timings(timings, self.bench.threads)
+        self._reference_memory = self.reference.memory()
+
+
+@dataclass
+class Wiring:
+    """How an artifact's tensors pair with the reference's: by name or position, and layout permutations."""
+
+    input_pairs: list[tuple[str, str]]
+    exported_outputs: list[str]
+    output_pairs: list[tuple[str, str]] = field(default_factory=list)  # from the first batch's reference outputs
+    input_perms: dict[str, tuple[int, ...]] = field(default_factory=dict)  # by reference input
+    output_perms: dict[str, tuple[int, ...]] | None = None  # by exported output, from the first batch
+    layouts: dict[str, str] = field(default_factory=dict)  # tensor -> "NCHW -> NHWC" where the artifact differs
+
+    def feed(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {exported: _permuted(arrays[ref], self.input_perms.get(ref)) for ref, exported in self.input_pairs}
+
+    def aligned(self, reference: dict[str, np.ndarray], exported: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Exported outputs in the reference's layout (an NHWC output compared with an NCHW reference)."""
+        if self.output_perms is None:
+            self.output_perms = {}
+            self.output_pairs = pair_names(list(reference), self.exported_outputs, "output")
+            for ref, name in self.output_pairs:
+                perm = layout_permutation(exported[name].shape[1:], reference[ref].shape[1:])
+                if perm is not None:
+                    self.output_perms[name] = perm
+                    self.layouts[ref] = describe_permutation(inverse_permutation(perm))
+        return {
+            name: value.transpose(self.output_perms[name]) if name in self.output_perms else value
+            for name, value in exported.items()
+        }
 
 
 def _check_input_shape(
@@ -210,12 +331,13 @@ def run_validate(config: ValidateConfig, on_step: Callable[[str], None] = lambda
         artifacts.append((artifact, artifact_mode(artifact, config.mode)))
     with WorkerPool(threads=parity.bench.threads, debug=config.debug, timeout=config.timeout) as pool:
         reference = RemoteRunner(pool, ref, threads=parity.bench.threads)
+        if artifacts:
+            pool.prestart(get_format(artifacts[0][0].format).worker)  # starts while the reference loads
         on_step(f"loading {ref.spec}")
         info = reference.load()
-        validation = load_inputs(parity.validation, info.signature, "validation", labels_path=parity.labels)
+        validation = open_stream(parity.validation, info.signature, "validation", labels_path=parity.labels)
         warnings += [f"{ref.spec}: {note}" for note in info.notes] + validation.notes
         session = ParitySession(pool, reference, validation, parity.bench, parity.class_output, parity.metrics)
-        session.reference_outputs()  # up front: labels that do not fit the model fail the run, not every row
         rows = []
         for artifact, mode in artifacts:
             on_step(f"validating {artifact.spec}")
@@ -247,6 +369,8 @@ def _validate_one(session: ParitySession, artifact: SourceRef, mode: Recipe, par
     )
     try:
         result, info = session.check(artifact, thresholds_for(mode.thresholds, parity.threshold_overrides))
+    except DataError:
+        raise  # the data is bad for every artifact: the run fails (exit 2)
     except EdgexError as exc:  # row-scoped: the other artifacts are still validated
         row.status = RowStatus.EXPORT_FAILED
         row.error, row.error_exit_code, row.error_details = exc.one_line(), int(exc.exit_code), exc.details
@@ -257,7 +381,9 @@ def _validate_one(session: ParitySession, artifact: SourceRef, mode: Recipe, par
     row.status = RowStatus.PASSED if result.passed else RowStatus.PARITY_FAILED
     if row.status is RowStatus.PARITY_FAILED and mode.name == "int8":
         # where the error jumps (a PT2E source is calibrated again on these samples)
-        found = failure_summary(session.pool, session.reference.ref, artifact, None, session.data, DEBUG_TIMEOUT)
+        found = failure_summary(
+            session.pool, session.reference.ref, artifact, None, session.debug_inputs(), DEBUG_TIMEOUT
+        )
         if found is not None:
             row.notes.append(found[0])
             row.details["layer_debug"] = found[1]

@@ -216,17 +216,38 @@ class Worker:
         `what` names the step in error messages; unexpected exceptions, crashes and timeouts become `failure`.
         EdgexErrors raised in the worker arrive unchanged.
         """
+        return self.submit(target, *args, what=what, failure=failure, timeout=timeout, **kwargs).result()
+
+    def submit(
+        self,
+        target: str,
+        *args: Any,
+        what: str,
+        failure: type[EdgexError] = InternalError,
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> Pending:
+        """Start `target(*args, **kwargs)` in the worker and return at once: work in two workers overlaps.
+
+        One call at a time per worker: collect its result() before submitting the next.
+        """
         if not self.alive:
             raise self._crash_error(what, failure)
         timeout = self.timeout if timeout is None else timeout
         self._conn.send((target, args, kwargs))
         deadline = None if timeout is None else time.monotonic() + timeout
+        return Pending(self, what, failure, timeout, deadline)
+
+    def _receive(self, pending: Pending) -> Any:
+        what, failure = pending.what, pending.failure
         while not self._conn.poll(_POLL_SECONDS):
             if not self.alive and not self._conn.poll(0):
                 raise self._crash_error(what, failure)
-            if deadline is not None and time.monotonic() > deadline:
+            if pending.deadline is not None and time.monotonic() > pending.deadline:
                 self.kill()
-                raise failure(f"{what} timed out after {timeout:g} s", hint="raise --timeout if the model is large")
+                raise failure(
+                    f"{what} timed out after {pending.timeout:g} s", hint="raise --timeout if the model is large"
+                )
         try:
             status, payload, worker_traceback = self._conn.recv()
         except (EOFError, OSError):
@@ -293,6 +314,20 @@ class Worker:
             Path(self._log_path).unlink(missing_ok=True)
 
 
+@dataclass
+class Pending:
+    """A call submitted to a worker; result() waits for it (bounded by the call's timeout)."""
+
+    worker: Worker
+    what: str
+    failure: type[EdgexError]
+    timeout: float | None
+    deadline: float | None
+
+    def result(self) -> Any:
+        return self.worker._receive(self)
+
+
 class WorkerPool:
     """The workers of one command: shared ones per kind (conversion) and dedicated ones (one model each)."""
 
@@ -310,6 +345,7 @@ class WorkerPool:
         self.scratch = scratch  # a folder whose edgex temp files are swept once the workers are gone
         self._shared: dict[str, Worker] = {}
         self._dedicated: list[Worker] = []
+        self._spares: dict[str, Worker] = {}  # started by prestart(), not yet handed out
         self._temp_dir: str | None = None
 
     def shared(self, kind: str) -> Worker:
@@ -318,21 +354,34 @@ class WorkerPool:
         return self._shared[kind]
 
     def dedicated(self, kind: str) -> Worker:
-        worker = self._start(kind)
+        """A fresh worker for one model: the one prestart() began, if any, else a new one."""
+        spare = self._spares.pop(kind, None)
+        worker = spare if spare is not None and spare.alive else self._start(kind)
         self._dedicated.append(worker)
         return worker
 
-    def _start(self, kind: str) -> Worker:
+    def prestart(self, kind: str) -> None:
+        """Start the next dedicated worker of `kind` now, so its interpreter and framework imports overlap with
+        other work (validation starts the first artifact's worker while the reference loads)."""
+        if kind not in self._spares:
+            self._spares[kind] = self._start(kind)
+
+    def temp_dir(self) -> str:
+        """This command's temp folder (its workers' TMPDIR), deleted when the pool closes."""
         if self._temp_dir is None:
             sweep_worker_logs()
             self._temp_dir = tempfile.mkdtemp(prefix=f"edgex-run-{os.getpid()}-")
-        return Worker(kind, threads=self.threads, debug=self.debug, timeout=self.timeout, temp_dir=self._temp_dir)
+        return self._temp_dir
+
+    def _start(self, kind: str) -> Worker:
+        return Worker(kind, threads=self.threads, debug=self.debug, timeout=self.timeout, temp_dir=self.temp_dir())
 
     def close(self) -> None:
-        for worker in [*self._shared.values(), *self._dedicated]:
+        for worker in [*self._shared.values(), *self._dedicated, *self._spares.values()]:
             worker.close()
         self._shared.clear()
         self._dedicated.clear()
+        self._spares.clear()
         if self._temp_dir is not None:
             shutil.rmtree(self._temp_dir, ignore_errors=True)
             self._temp_dir = None

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edgex.data.inputs import InputSet, conform
+from edgex.data.inputs import InputSet
+from edgex.data.stream import DataStream
 from edgex.errors import UsageError
 from edgex.specs import ModelSignature, TensorSpec
 
@@ -29,15 +30,19 @@ class ImagePreprocess:
     channel_order: str = "rgb"
 
     def apply(self, pixels: np.ndarray) -> np.ndarray:
+        """In place on float32 pixels, a pass per step; a zero mean and a unit std are skipped (exact either way)."""
         channels = pixels.shape[-1]
         if self.channel_order == "bgr" and channels >= 3:
             pixels = np.concatenate([pixels[..., 2::-1], pixels[..., 3:]], axis=-1)
         for name, values in (("mean", self.mean), ("std", self.std)):
             if len(values) not in (1, channels):
                 raise UsageError(f"--{name} has {len(values)} values for {channels}-channel images")
-        mean = np.asarray(self.mean, dtype=np.float32)
-        std = np.asarray(self.std, dtype=np.float32)
-        return (pixels.astype(np.float32) * np.float32(self.scale) - mean) / std
+        pixels *= np.float32(self.scale)
+        if any(value != 0 for value in self.mean):
+            pixels -= np.asarray(self.mean, dtype=np.float32)
+        if any(value != 1 for value in self.std):
+            pixels /= np.asarray(self.std, dtype=np.float32)
+        return pixels
 
 
 @dataclass(frozen=True)
@@ -65,23 +70,38 @@ def image_layout(spec: TensorSpec) -> ImageLayout:
 
 
 def load_image_folder(folder: Path, signature: ModelSignature, preprocess: ImagePreprocess, purpose: str) -> InputSet:
-    if len(signature.inputs) != 1:
-        raise UsageError(
-            f"{purpose} data {folder}: an image folder feeds one input, the model has {len(signature.inputs)}",
-            hint="use an .npz with one array per input",
-        )
-    spec = signature.inputs[0]
-    layout = image_layout(spec)
-    files, labels, classes = _list_images(folder)
-    if not files:
-        raise UsageError(f"{purpose} data {folder}: no images ({', '.join(IMAGE_SUFFIXES)}) found")
-    batch = np.stack([_read_image(path, layout) for path in files])
-    batch = preprocess.apply(batch)
-    if layout.channels_first:
-        batch = batch.transpose(0, 3, 1, 2)
-    arrays = conform({spec.name: batch}, signature, f"{purpose} data {folder}")
-    notes = [f"{len(classes)} classes from subfolders: {', '.join(classes[:10])}"] if classes else []
-    return InputSet(arrays, origin=str(folder), labels=labels, notes=notes)
+    return ImageFolderStream(folder, signature, preprocess, purpose).materialize()
+
+
+class ImageFolderStream(DataStream):
+    """Images decoded, resized and normalised a batch at a time; class subfolders give labels."""
+
+    def __init__(self, folder: Path, signature: ModelSignature, preprocess: ImagePreprocess, purpose: str) -> None:
+        if len(signature.inputs) != 1:
+            raise UsageError(
+                f"{purpose} data {folder}: an image folder feeds one input, the model has {len(signature.inputs)}",
+                hint="use an .npz with one array per input",
+            )
+        self.spec = signature.inputs[0]
+        self.layout = image_layout(self.spec)
+        self.files, labels, classes = _list_images(folder)
+        if not self.files:
+            raise UsageError(f"{purpose} data {folder}: no images ({', '.join(IMAGE_SUFFIXES)}) found")
+        notes = [f"{len(classes)} classes from subfolders: {', '.join(classes[:10])}"] if classes else []
+        super().__init__(len(self.files), str(folder), signature, labels, notes)
+        self.preprocess = preprocess
+        self.where = f"{purpose} data {folder}"
+
+    def _where(self) -> str:
+        return self.where
+
+    def _read(self, positions: np.ndarray) -> dict[str, np.ndarray]:
+        layout = self.layout
+        batch = np.empty((len(positions), layout.height, layout.width, layout.channels), dtype=np.float32)
+        for row, index in enumerate(positions):
+            batch[row] = _read_image(self.files[int(index)], layout)  # 8-bit pixels become float32 here
+        self.preprocess.apply(batch)
+        return {self.spec.name: batch.transpose(0, 3, 1, 2) if self.layout.channels_first else batch}
 
 
 def _list_images(folder: Path) -> tuple[list[Path], np.ndarray | None, list[str]]:
@@ -105,7 +125,7 @@ def _read_image(path: Path, layout: ImageLayout) -> np.ndarray:
         with Image.open(path) as image:
             mode = {1: "L", 3: "RGB", 4: "RGBA"}[layout.channels]
             converted = image.convert(mode).resize((layout.width, layout.height), Image.Resampling.BILINEAR)
-            pixels = np.asarray(converted, dtype=np.float32)
+            pixels = np.asarray(converted)
     except (UnidentifiedImageError, OSError) as exc:
         raise UsageError(f"image {path}: unreadable ({exc})") from None
     return pixels[..., None] if pixels.ndim == 2 else pixels

@@ -10,6 +10,8 @@ import numpy as np
 from edgex.errors import UsageError
 from edgex.specs import ModelSignature, TensorSpec
 
+CHECK_CHUNK = 256  # samples checked for NaN/Inf at a time
+
 
 @dataclass
 class InputSet:
@@ -91,8 +93,12 @@ def check_values(array: np.ndarray, origin: str) -> None:
         raise UsageError(
             f"{origin} holds {kind or array.dtype.name} values ({array.dtype})", hint="save real-valued arrays"
         )
-    if array.dtype.kind == "f" and array.size and not np.isfinite(array).all():
-        bad = int(np.count_nonzero(~np.isfinite(array)))
+    if array.dtype.kind != "f" or not array.size:
+        return
+    rows = range(0, len(array), CHECK_CHUNK) if array.ndim else range(1)
+    chunks = (array[start : start + CHECK_CHUNK] if array.ndim else array for start in rows)
+    bad = sum(int(np.count_nonzero(~np.isfinite(chunk))) for chunk in chunks)  # memory-mapped files: never read whole
+    if bad:
         raise UsageError(
             f"{origin} has {bad} NaN/Inf value{'s' if bad != 1 else ''} of {array.size}",
             hint="drop or fix those samples",

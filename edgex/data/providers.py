@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from edgex.data.images import IMAGE_SUFFIXES, ImagePreprocess, load_image_folder
-from edgex.data.inputs import InputSet, check_values, conform
+from edgex.data.images import IMAGE_SUFFIXES, ImageFolderStream, ImagePreprocess
+from edgex.data.inputs import InputSet, check_values
+from edgex.data.stream import ArrayStream, DataStream, GeneratorStream, open_npy, open_npz
 from edgex.errors import UsageError
 from edgex.pyspec import load_object, looks_like_pyspec
 from edgex.specs import ModelSignature
@@ -54,12 +55,11 @@ def check_up_front(data: DataSpec | None, purpose: str, labels_path: Path | None
 
 
 def _stored_arrays(path: Path, purpose: str) -> dict[str, np.ndarray]:
+    """The arrays of an .npy ('' key) or .npz, memory-mapped where the file allows: read a chunk at a time."""
     try:
-        loaded = np.load(path, allow_pickle=False)
-        if isinstance(loaded, np.ndarray):
-            return {"": loaded}
-        with loaded:
-            return {key: loaded[key] for key in loaded.files}
+        if path.suffix.lower() == ".npy":
+            return {"": open_npy(path)}
+        return open_npz(path)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is bad input
         raise UsageError(f"{purpose} data {path}: not a readable numpy file ({short_reason(exc)})") from None
 
@@ -70,27 +70,35 @@ def short_reason(exc: BaseException) -> str:
 
 
 def load_inputs(data: DataSpec, signature: ModelSignature, purpose: str, labels_path: Path | None = None) -> InputSet:
+    """Every sample in memory (calibration ships its set to the converter); validation streams: see open_stream."""
+    return open_stream(data, signature, purpose, labels_path).materialize()
+
+
+def open_stream(data: DataSpec, signature: ModelSignature, purpose: str, labels_path: Path | None = None) -> DataStream:
     """`purpose` is 'calibration' or 'validation' and appears in every message.
 
     Labels (from `labels_path`, an .npz 'labels' array, or class subfolders) are attached before the
     sample cap is applied, so they stay aligned with their samples.
     """
     spec = data.spec
+    stream: DataStream
     if spec == RANDOM:
         if purpose != "calibration":
             raise UsageError("random data is only allowed for calibration", hint="give real --data for validation")
-        count = data.samples or 100
-        inputs = _random_inputs(signature, count)
+        stream = ArrayStream.of(_random_inputs(signature, data.samples or 100), signature)
     elif looks_like_pyspec(spec) and not Path(spec).exists():
-        inputs = _callable_inputs(spec, signature, purpose)
+        function = load_object(spec, f"{purpose} data")
+        if not callable(function):
+            raise UsageError(f"{purpose} data '{spec}' is not callable")
+        stream = GeneratorStream(spec, function, signature, purpose)
     else:
         path = Path(spec).expanduser()
         if not path.exists():
             raise UsageError(f"{purpose} data {path}: no such file or folder")
         if path.is_dir():
-            inputs = load_image_folder(path, signature, data.preprocess, purpose)
+            stream = ImageFolderStream(path, signature, data.preprocess, purpose)
         elif path.suffix.lower() in (".npz", ".npy"):
-            inputs = _array_file_inputs(path, signature, purpose)
+            stream = _array_file_stream(path, signature, purpose)
         elif path.suffix.lower() in IMAGE_SUFFIXES:
             raise UsageError(f"{purpose} data {path} is a single image", hint="give the folder that holds the images")
         else:
@@ -99,8 +107,8 @@ def load_inputs(data: DataSpec, signature: ModelSignature, purpose: str, labels_
                 hint="use an image folder, a .npy/.npz file, or 'module:function'",
             )
     if labels_path is not None:
-        inputs.labels = load_labels(labels_path, len(inputs))
-    return inputs.subset(data.samples)
+        stream.labels = load_labels(labels_path, len(stream))
+    return stream.select(data.samples)
 
 
 def _random_inputs(signature: ModelSignature, count: int) -> InputSet:
@@ -115,56 +123,25 @@ def _random_inputs(signature: ModelSignature, count: int) -> InputSet:
     return InputSet(arrays, origin=f"random ({count} samples)", notes=[note])
 
 
-def _array_file_inputs(path: Path, signature: ModelSignature, purpose: str) -> InputSet:
-    try:
-        loaded = np.load(path, allow_pickle=False)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is bad input
-        raise UsageError(f"{purpose} data {path}: not a readable numpy file ({short_reason(exc)})") from None
+def _array_file_stream(path: Path, signature: ModelSignature, purpose: str) -> ArrayStream:
+    """.npy memory-mapped; .npz members memory-mapped when stored uncompressed."""
+    stored = _stored_arrays(path, purpose)
     names = [spec.name for spec in signature.inputs]
-    labels = None
-    if isinstance(loaded, np.ndarray):
+    labels = stored.pop(LABELS_KEY, None) if path.suffix.lower() == ".npz" else None
+    if path.suffix.lower() == ".npy":
         if len(names) != 1:
             raise UsageError(f"{purpose} data {path}: one array for a model with inputs {names}", hint="use an .npz")
-        arrays = {names[0]: loaded}
+        arrays = {names[0]: stored[""]}
     else:
-        with loaded:
-            stored = {key: loaded[key] for key in loaded.files}
-        labels = stored.pop(LABELS_KEY, None)
         # 0-d arrays are constant inputs, bound when the model loaded (pipeline.with_data_shapes)
         stored = {key: value for key, value in stored.items() if value.ndim or key in names}
         single = len(names) == 1 and len(stored) == 1
         arrays = {names[0]: next(iter(stored.values()))} if single else stored
-    inputs = InputSet(conform(arrays, signature, f"{purpose} data {path}"), origin=str(path))
+    stream = ArrayStream(arrays, str(path), signature)
+    stream.where = f"{purpose} data {path}"
     if labels is not None:
-        inputs.labels = check_labels(labels, len(inputs), f"{path}[{LABELS_KEY}]")
-    return inputs
-
-
-def _callable_inputs(spec: str, signature: ModelSignature, purpose: str) -> InputSet:
-    function = load_object(spec, f"{purpose} data")
-    if not callable(function):
-        raise UsageError(f"{purpose} data '{spec}' is not callable")
-    names = [s.name for s in signature.inputs]
-    collected: dict[str, list[np.ndarray]] = {name: [] for name in names}
-    try:
-        for item in function():
-            sample = item if isinstance(item, dict) else {names[0]: item} if len(names) == 1 else None
-            if sample is None:
-                raise UsageError(f"{purpose} data '{spec}' must yield dicts keyed by input name {names}")
-            if set(sample) != set(names):
-                raise UsageError(f"{purpose} data '{spec}' yielded keys {sorted(sample)}, expected {names}")
-            for name in names:
-                value = np.asarray(sample[name])
-                spec_rank = len(signature.input(name).shape)
-                collected[name].append(value if value.ndim == spec_rank else value[None])
-    except UsageError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - user code
-        raise UsageError(f"{purpose} data '{spec}' raised {type(exc).__name__}: {exc}") from None
-    if not collected[names[0]]:
-        raise UsageError(f"{purpose} data '{spec}' yielded no samples")
-    arrays = {name: np.concatenate(parts) for name, parts in collected.items()}
-    return InputSet(conform(arrays, signature, f"{purpose} data '{spec}'"), origin=spec)
+        stream.labels = check_labels(np.asarray(labels), len(stream), f"{path}[{LABELS_KEY}]")
+    return stream
 
 
 def load_labels(path: Path, count: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Keras models (.keras, .h5): reference runner in eager mode."""
+"""Keras models (.keras, .h5): reference runner (compiled predict step for data sets, eager for latency)."""
 
 from __future__ import annotations
 
@@ -64,8 +64,10 @@ class KerasRunner:
         return {name: np.asarray(value) for name, value in zip(self.output_names, values, strict=True)}
 
     def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Keras' compiled predict step: eager calls keep every activation alive (MobileNetV2 at 64 samples:
+        6.5 GB against 1.8 GB) and run slower, for the same outputs."""
         parts = [
-            self._as_dict(self.model(self._structure(chunk), training=False))
+            self._as_dict(self.model.predict_on_batch(self._structure(chunk)))
             for _, _, chunk in batched(inputs, self.chunk_size)
         ]
         return concat_outputs(parts)

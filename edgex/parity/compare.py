@@ -8,7 +8,7 @@ import numpy as np
 
 from edgex.errors import UsageError
 from edgex.parity.embedding import is_normalized, output_kind
-from edgex.parity.metrics import OutputMetrics, compare_output, is_classifier_like
+from edgex.parity.metrics import OutputAccumulator, OutputMetrics, is_classifier_like
 from edgex.parity.performance import LatencyStats, MemoryStats
 from edgex.parity.thresholds import Thresholds
 
@@ -103,6 +103,64 @@ def class_outputs(outputs: dict[str, np.ndarray], requested: str | None) -> list
     return candidates if len(outputs) == 1 and not any(is_normalized(outputs[name]) for name in candidates) else []
 
 
+class StreamComparison:
+    """Every output pair's metrics, accumulated batch by batch; the verdict comes once all samples are in."""
+
+    def __init__(
+        self,
+        output_pairs: list[tuple[str, str]],
+        count: int,
+        labels: bool = False,
+        class_output: str | None = None,
+    ) -> None:
+        self.output_pairs = output_pairs
+        self.labels = labels
+        self.class_output = class_output
+        self.accumulators = {ref: OutputAccumulator(ref, exp, count) for ref, exp in output_pairs}
+
+    def add(
+        self, reference: dict[str, np.ndarray], exported: dict[str, np.ndarray], labels: np.ndarray | None = None
+    ) -> None:
+        for ref_name, exp_name in self.output_pairs:
+            self.accumulators[ref_name].add(reference[ref_name], exported[exp_name], labels)
+
+    def class_outputs(self) -> list[str]:
+        """class_outputs over the whole set, from what the accumulators saw."""
+        if self.class_output == NO_CLASS_OUTPUT and self.class_output not in self.accumulators:
+            return []
+        if self.class_output is not None:
+            if self.class_output not in self.accumulators:
+                raise UsageError(
+                    f"--class-output '{self.class_output}' is not an output",
+                    hint=f"outputs: {', '.join(self.accumulators)}",
+                )
+            return [self.class_output]
+        shapes = {name: (0, *(acc.sample_shape or ())) for name, acc in self.accumulators.items()}
+        candidates = [name for name, shape in shapes.items() if is_classifier_like(shape)]
+        probabilities = [name for name in candidates if self.accumulators[name].probability_like]
+        if probabilities:
+            return probabilities
+        single = len(self.accumulators) == 1 and not any(self.accumulators[name].normalized for name in candidates)
+        return candidates if single else []
+
+    def finish(self, thresholds: Thresholds) -> tuple[list[OutputMetrics], list[Check]]:
+        gated = self.class_outputs()
+        if self.labels and not gated:
+            raise UsageError(
+                "labels were given but no output looks like class scores", hint="name it with --class-output"
+            )
+        labelled = gated[0] if self.labels else None
+        metrics = [
+            self.accumulators[ref].result(
+                class_output=ref in gated,
+                labelled=ref == labelled,
+                kind=output_kind((0, *(self.accumulators[ref].sample_shape or ())), ref in gated),
+            )
+            for ref, _ in self.output_pairs
+        ]
+        return metrics, [check for m in metrics for check in output_checks(m, thresholds)]
+
+
 def compare(
     reference: dict[str, np.ndarray],
     exported: dict[str, np.ndarray],
@@ -111,23 +169,11 @@ def compare(
     labels: np.ndarray | None = None,
     class_output: str | None = None,
 ) -> tuple[list[OutputMetrics], list[Check]]:
-    gated = class_outputs(reference, class_output)
-    if labels is not None and not gated:
-        raise UsageError("labels were given but no output looks like class scores", hint="name it with --class-output")
-    labelled = gated[0] if labels is not None else None
-    metrics = [
-        compare_output(
-            ref_name,
-            exp_name,
-            reference[ref_name],
-            exported[exp_name],
-            labels if ref_name == labelled else None,
-            class_output=ref_name in gated,
-            kind=output_kind(np.asarray(reference[ref_name]), ref_name in gated),
-        )
-        for ref_name, exp_name in output_pairs
-    ]
-    return metrics, [check for m in metrics for check in output_checks(m, thresholds)]
+    """All samples at once: one batch through StreamComparison."""
+    count = len(next(iter(reference.values())))
+    comparison = StreamComparison(output_pairs, count, labels is not None, class_output)
+    comparison.add(reference, exported, labels)
+    return comparison.finish(thresholds)
 
 
 def output_checks(m: OutputMetrics, t: Thresholds) -> list[Check]:

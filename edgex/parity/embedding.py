@@ -16,13 +16,14 @@ RETRIEVAL_MAX_SAMPLES = 2000  # the similarity matrix is N x N
 NORMALIZED_TOLERANCE = 1e-3
 
 
-def output_kind(value: np.ndarray, is_class_output: bool) -> str:
-    """How an output is judged: class scores (top-k), an embedding [N, D], a sequence [N, T, ...], else values."""
+def output_kind(shape: tuple[int, ...], is_class_output: bool) -> str:
+    """How an output of this shape is judged: class scores (top-k), an embedding [N, D], a sequence [N, T, ...],
+    else values."""
     if is_class_output:
         return CLASSES
-    if value.ndim == 2 and value.shape[1] >= 2:
+    if len(shape) == 2 and shape[1] >= 2:
         return EMBEDDING
-    if value.ndim >= 3 and value.shape[1] >= 2:
+    if len(shape) >= 3 and shape[1] >= 2:
         return SEQUENCE
     return VALUES
 
@@ -56,6 +57,13 @@ def retrieval_agreement(reference: np.ndarray, exported: np.ndarray) -> float | 
 
 def step_cosine(reference: np.ndarray, exported: np.ndarray) -> tuple[float, int]:
     """The worst time step (axis 1) by mean per-sample cosine: (its mean cosine, its index)."""
+    per_step = step_cosines(reference, exported).mean(axis=1)
+    worst = int(per_step.argmin())
+    return float(per_step[worst]), worst
+
+
+def step_cosines(reference: np.ndarray, exported: np.ndarray) -> np.ndarray:
+    """Cosine per time step (axis 1) and sample: [T, N] (summed over batches by the streaming accumulator)."""
     steps = reference.shape[1]
     ref = np.moveaxis(reference, 1, 0).reshape(steps, len(reference), -1).astype(np.float64)
     exp = np.moveaxis(exported, 1, 0).reshape(steps, len(exported), -1).astype(np.float64)
@@ -64,7 +72,5 @@ def step_cosine(reference: np.ndarray, exported: np.ndarray) -> tuple[float, int
     norms = ref_norm * exp_norm
     with np.errstate(invalid="ignore", divide="ignore"):
         cosine = np.where(norms > 0, dot / np.where(norms > 0, norms, 1.0), 0.0)
-    cosine = np.where((ref_norm == 0) & (exp_norm == 0), 1.0, cosine)
-    per_step = cosine.mean(axis=1)
-    worst = int(per_step.argmin())
-    return float(per_step[worst]), worst
+    both_zero: np.ndarray = np.where((ref_norm == 0) & (exp_norm == 0), 1.0, cosine)
+    return both_zero

@@ -39,35 +39,6 @@ class ValueSample:
     total: int
 
 
-def error_histogram(difference: np.ndarray) -> ErrorHistogram:
-    values = difference.reshape(-1)
-    bins = round((ERROR_LOG10_HIGH - ERROR_LOG10_LOW) * ERROR_BINS_PER_DECADE)
-    edges = 10.0 ** (ERROR_LOG10_LOW + np.arange(bins + 1) / ERROR_BINS_PER_DECADE)
-    nonzero = values[values > 0]
-    counts, _ = np.histogram(nonzero, bins=edges)
-    return ErrorHistogram(
-        log10_low=ERROR_LOG10_LOW,
-        bins_per_decade=ERROR_BINS_PER_DECADE,
-        counts=tuple(int(c) for c in counts),
-        zeros=int(values.size - nonzero.size),
-        underflow=int(np.count_nonzero(nonzero < edges[0])),
-        overflow=int(np.count_nonzero(nonzero >= edges[-1])),
-    )
-
-
-def value_sample(reference: np.ndarray, exported: np.ndarray, size: int = VALUE_SAMPLE_SIZE) -> ValueSample:
-    ref = reference.reshape(-1).astype(np.float64)
-    exp = exported.reshape(-1).astype(np.float64)
-    chosen = np.arange(ref.size)
-    if ref.size > size:
-        chosen = np.sort(np.random.default_rng(0).choice(ref.size, size=size, replace=False))
-    return ValueSample(
-        reference=tuple(float(f"{v:.6g}") for v in ref[chosen]),
-        exported=tuple(float(f"{v:.6g}") for v in exp[chosen]),
-        total=int(ref.size),
-    )
-
-
 @dataclass(frozen=True)
 class OutputMetrics:
     output: str  # reference output name
@@ -117,8 +88,181 @@ def per_sample_cosine(reference: np.ndarray, exported: np.ndarray) -> np.ndarray
 
 
 def snr_db(reference: np.ndarray, exported: np.ndarray) -> float:
-    signal = float(np.sum(reference.astype(np.float64) ** 2))
-    noise = float(np.sum((reference.astype(np.float64) - exported.astype(np.float64)) ** 2))
+    reference64 = reference.astype(np.float64)
+    return _snr_db_from_sums(float(np.sum(reference64**2)), float(np.sum((reference64 - exported) ** 2)))
+
+
+class OutputAccumulator:
+    """OutputMetrics of one output pair from batches fed in sample order, holding only running sums.
+
+    `count` (samples in the whole set) fixes which elements the value sample draws before the first batch.
+    The result equals a single pass over all samples (sums in float64; per-sample values summed in order).
+    """
+
+    def __init__(self, name: str, exported_name: str, count: int) -> None:
+        self.name = name
+        self.exported_name = exported_name
+        self.count = count
+        self.samples = 0
+        self.sample_shape: tuple[int, ...] | None = None
+        self.max_abs_error = 0.0
+        self.abs_error_sum = 0.0
+        self.squared_error_sum = 0.0
+        self.signal = 0.0
+        self.cosine_sum = 0.0
+        self.cosine_min = np.inf
+        self.top1_same = 0
+        self.top5_hits = 0
+        self.reference_correct = 0
+        self.exported_correct = 0
+        self.probability_like = True  # every row non-negative and summing to 1 (see compare.class_outputs)
+        self.histogram = np.zeros(round((ERROR_LOG10_HIGH - ERROR_LOG10_LOW) * ERROR_BINS_PER_DECADE), np.int64)
+        self.zeros = self.underflow = self.overflow = 0
+        self._chosen = np.zeros(0, np.int64)  # flat element indices of the value sample
+        self._sampled: list[tuple[np.ndarray, np.ndarray]] = []
+        self.normalized = True  # every row of a [N, D] output has unit norm: an embedding, not class scores
+        self._retrieval: list[tuple[np.ndarray, np.ndarray]] = []  # first RETRIEVAL_MAX_SAMPLES rows of [N, D]
+        self._retrieval_rows = 0
+        self._step_cosine_sum: np.ndarray | None = None  # [T] per-step cosine summed over samples of [N, T, ...]
+
+    def add(self, reference: np.ndarray, exported: np.ndarray, labels: np.ndarray | None = None) -> None:
+        reference = np.asarray(reference)
+        exported = np.asarray(exported)
+        if reference.shape != exported.shape:
+            if reference.size == exported.size:  # e.g. [N, 1, C] vs [N, C]
+                exported = exported.reshape(reference.shape)
+            else:
+                raise ValueError(
+                    f"output '{self.name}': reference shape {reference.shape} vs exported {exported.shape}"
+                )
+        if self.sample_shape is None:
+            self.sample_shape = tuple(int(d) for d in reference.shape[1:])
+            total = self.count * int(np.prod(self.sample_shape, dtype=np.int64))
+            if total > VALUE_SAMPLE_SIZE:
+                self._chosen = np.sort(np.random.default_rng(0).choice(total, size=VALUE_SAMPLE_SIZE, replace=False))
+            else:
+                self._chosen = np.arange(total)
+        ref64 = reference.astype(np.float64)
+        difference = np.abs(ref64 - exported.astype(np.float64))
+        if difference.size:
+            self.max_abs_error = max(self.max_abs_error, float(difference.max()))
+        self.abs_error_sum += float(difference.sum())
+        self.squared_error_sum += float(np.sum(difference**2))
+        self.signal += float(np.sum(ref64**2))
+        cosine = per_sample_cosine(reference, exported)
+        self.cosine_sum += float(cosine.sum())
+        self.cosine_min = min(self.cosine_min, float(cosine.min())) if cosine.size else self.cosine_min
+        self._add_histogram(difference)
+        self._add_value_sample(ref64, exported)
+        self._add_kind_statistics(reference, exported)
+        if is_classifier_like(reference.shape):
+            rows = ref64
+            self.probability_like = self.probability_like and bool(
+                np.all(rows >= -1e-6) and np.allclose(rows.sum(axis=1), 1.0, atol=1e-3)
+            )
+            ref_top1 = reference.argmax(axis=1)
+            exported_top1 = exported.argmax(axis=1)
+            self.top1_same += int(np.count_nonzero(ref_top1 == exported_top1))
+            if reference.shape[1] > 5:
+                top5 = np.argsort(-exported, axis=1, kind="stable")[:, :5]
+                self.top5_hits += int(np.count_nonzero(np.any(top5 == ref_top1[:, None], axis=1)))
+            if labels is not None:
+                self.reference_correct += int(np.count_nonzero(ref_top1 == labels))
+                self.exported_correct += int(np.count_nonzero(exported_top1 == labels))
+        self.samples += len(reference)
+
+    def _add_kind_statistics(self, reference: np.ndarray, exported: np.ndarray) -> None:
+        """What embeddings (unit rows, neighbours) and sequences (per-step cosine) are judged by, bounded in N."""
+        from edgex.parity.embedding import RETRIEVAL_MAX_SAMPLES, is_normalized, step_cosines
+
+        if reference.ndim == 2:
+            self.normalized = self.normalized and is_normalized(reference)
+            room = RETRIEVAL_MAX_SAMPLES - self._retrieval_rows
+            if room > 0 and reference.shape[1] >= 2:
+                self._retrieval.append((reference[:room].copy(), exported[:room].copy()))
+                self._retrieval_rows += len(reference[:room])
+        elif reference.ndim >= 3 and reference.shape[1] >= 2:
+            sums = step_cosines(reference, exported).sum(axis=1)
+            self._step_cosine_sum = sums if self._step_cosine_sum is None else self._step_cosine_sum + sums
+
+    def _add_histogram(self, difference: np.ndarray) -> None:
+        values = difference.reshape(-1)
+        edges = 10.0 ** (ERROR_LOG10_LOW + np.arange(len(self.histogram) + 1) / ERROR_BINS_PER_DECADE)
+        nonzero = values[values > 0]
+        counts, _ = np.histogram(nonzero, bins=edges)
+        self.histogram += counts
+        self.zeros += int(values.size - nonzero.size)
+        self.underflow += int(np.count_nonzero(nonzero < edges[0]))
+        self.overflow += int(np.count_nonzero(nonzero >= edges[-1]))
+
+    def _add_value_sample(self, reference: np.ndarray, exported: np.ndarray) -> None:
+        per_sample = int(np.prod(self.sample_shape or (), dtype=np.int64))
+        first = self.samples * per_sample
+        low, high = np.searchsorted(self._chosen, [first, first + reference.size])
+        local = self._chosen[low:high] - first
+        self._sampled.append((reference.reshape(-1)[local], exported.reshape(-1)[local].astype(np.float64)))
+
+    def result(self, class_output: bool = False, labelled: bool = False, kind: str | None = None) -> OutputMetrics:
+        """`labelled`: this output is the one the labels apply to (accuracy is reported for it alone). `kind`
+        (edgex/parity/embedding.py) decides the kind-specific figures; without one, top-k for every [N, C]."""
+        from edgex.parity.embedding import CLASSES, EMBEDDING, SEQUENCE, retrieval_agreement
+
+        shape = (self.samples, *(self.sample_shape or ()))
+        elements = self.samples * int(np.prod(self.sample_shape or (), dtype=np.int64))
+        classifier = is_classifier_like(shape) and kind in (None, CLASSES)
+        retrieval = None
+        if kind == EMBEDDING and self._retrieval:
+            retrieval = retrieval_agreement(
+                np.concatenate([r for r, _ in self._retrieval]), np.concatenate([e for _, e in self._retrieval])
+            )
+        worst_step: int | None = None
+        worst_step_cosine: float | None = None
+        if kind == SEQUENCE and self._step_cosine_sum is not None:
+            worst_step = int(self._step_cosine_sum.argmin())
+            worst_step_cosine = float(self._step_cosine_sum[worst_step] / self.samples)
+        classes = int(shape[1]) if classifier else None
+        top1 = 100.0 * self.top1_same / self.samples if classifier else None
+        top5 = 100.0 * self.top5_hits / self.samples if classifier and (classes or 0) > 5 else None
+        accuracy = labelled and classifier
+        reference_values = np.concatenate([r for r, _ in self._sampled]) if self._sampled else np.zeros(0)
+        exported_values = np.concatenate([e for _, e in self._sampled]) if self._sampled else np.zeros(0)
+        return OutputMetrics(
+            output=self.name,
+            exported_output=self.exported_name,
+            shape=shape,
+            max_abs_error=self.max_abs_error,
+            mean_abs_error=self.abs_error_sum / elements if elements else 0.0,
+            rmse=float(np.sqrt(self.squared_error_sum / elements)) if elements else 0.0,
+            cosine=self.cosine_sum / self.samples,
+            cosine_min=self.cosine_min,
+            snr_db=_snr_db_from_sums(self.signal, self.squared_error_sum),
+            classes=classes,
+            class_output=class_output,
+            top1_agreement=top1,
+            top5_agreement=top5,
+            reference_accuracy=100.0 * self.reference_correct / self.samples if accuracy else None,
+            exported_accuracy=100.0 * self.exported_correct / self.samples if accuracy else None,
+            error_histogram=ErrorHistogram(
+                log10_low=ERROR_LOG10_LOW,
+                bins_per_decade=ERROR_BINS_PER_DECADE,
+                counts=tuple(int(c) for c in self.histogram),
+                zeros=self.zeros,
+                underflow=self.underflow,
+                overflow=self.overflow,
+            ),
+            value_sample=ValueSample(
+                reference=tuple(float(f"{v:.6g}") for v in reference_values),
+                exported=tuple(float(f"{v:.6g}") for v in exported_values),
+                total=elements,
+            ),
+            kind=kind,
+            retrieval_agreement=retrieval,
+            step_cosine=worst_step_cosine,
+            worst_step=worst_step,
+        )
+
+
+def _snr_db_from_sums(signal: float, noise: float) -> float:
     if noise == 0.0:
         return SNR_CAP_DB
     if signal == 0.0:
@@ -135,56 +279,9 @@ def compare_output(
     class_output: bool = False,
     kind: str | None = None,
 ) -> OutputMetrics:
-    """Error statistics, plus what fits the output's kind when one is given (compare() always gives it): top-k
-    for class scores only, retrieval for embeddings, the worst time step for sequences. Without a kind, top-k is
-    computed for every [N, C] output."""
-    from edgex.parity.embedding import CLASSES, EMBEDDING, SEQUENCE, retrieval_agreement, step_cosine
-
-    reference = np.asarray(reference)
-    exported = np.asarray(exported)
-    if reference.shape != exported.shape:
-        if reference.size == exported.size:  # e.g. [N, 1, C] vs [N, C]
-            exported = exported.reshape(reference.shape)
-        else:
-            raise ValueError(f"output '{name}': reference shape {reference.shape} vs exported {exported.shape}")
-    difference = np.abs(reference.astype(np.float64) - exported.astype(np.float64))
-    worst_step = step_cosine(reference, exported) if kind == SEQUENCE else None
-    cosine = per_sample_cosine(reference, exported)
-    classes: int | None = None
-    top1_agreement: float | None = None
-    top5_agreement: float | None = None
-    reference_accuracy: float | None = None
-    exported_accuracy: float | None = None
-    if is_classifier_like(reference.shape) and kind in (None, CLASSES):
-        classes = int(reference.shape[1])
-        ref_top1 = reference.argmax(axis=1)
-        top1_agreement = 100.0 * float(np.mean(ref_top1 == exported.argmax(axis=1)))
-        if classes > 5:
-            top5 = np.argsort(-exported, axis=1, kind="stable")[:, :5]
-            top5_agreement = 100.0 * float(np.mean(np.any(top5 == ref_top1[:, None], axis=1)))
-        if labels is not None:
-            reference_accuracy = 100.0 * float(np.mean(ref_top1 == labels))
-            exported_accuracy = 100.0 * float(np.mean(exported.argmax(axis=1) == labels))
-    return OutputMetrics(
-        output=name,
-        exported_output=exported_name,
-        shape=tuple(int(d) for d in reference.shape),
-        max_abs_error=float(difference.max()) if difference.size else 0.0,
-        mean_abs_error=float(difference.mean()) if difference.size else 0.0,
-        rmse=float(np.sqrt(np.mean(difference**2))) if difference.size else 0.0,
-        cosine=float(cosine.mean()),
-        cosine_min=float(cosine.min()),
-        snr_db=snr_db(reference, exported),
-        classes=classes,
-        class_output=class_output,
-        top1_agreement=top1_agreement,
-        top5_agreement=top5_agreement,
-        reference_accuracy=reference_accuracy,
-        exported_accuracy=exported_accuracy,
-        error_histogram=error_histogram(difference),
-        value_sample=value_sample(reference, exported),
-        kind=kind,
-        retrieval_agreement=retrieval_agreement(reference, exported) if kind == EMBEDDING else None,
-        step_cosine=worst_step[0] if worst_step else None,
-        worst_step=worst_step[1] if worst_step else None,
-    )
+    """All samples at once: one batch through the accumulator. With a kind (compare() always gives one): top-k for
+    class scores only, retrieval for embeddings, the worst time step for sequences; without, top-k for every
+    [N, C] output."""
+    accumulator = OutputAccumulator(name, exported_name, len(reference))
+    accumulator.add(reference, exported, labels)
+    return accumulator.result(class_output, labelled=labels is not None, kind=kind)

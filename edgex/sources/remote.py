@@ -8,7 +8,7 @@ from edgex.errors import EdgexError, UsageError
 from edgex.parity.performance import MemoryStats
 from edgex.sources import SourceRef, ensure_loadable
 from edgex.specs import RunnerInfo
-from edgex.workers import Handle, Worker, WorkerPool
+from edgex.workers import Handle, Pending, Worker, WorkerPool
 
 _BASE = "edgex.sources.base"
 
@@ -64,6 +64,12 @@ class RemoteRunner:
             timeout=timeout,
         )
         return outputs
+
+    def submit_run(self, inputs: dict[str, np.ndarray]) -> Pending:
+        """run() without waiting: collect with .result() (reference and artifact workers run side by side)."""
+        return self.worker.submit(
+            f"{_BASE}:run", self._loaded(), inputs, what=f"running {self.ref.spec}", failure=self._load_failure
+        )
 
     def benchmark(self, sample: dict[str, np.ndarray], warmup: int, runs: int) -> list[float]:
         timings: list[float] = self.worker.call(
