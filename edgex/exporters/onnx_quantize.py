@@ -97,9 +97,14 @@ def apply_recipe(request: ConversionRequest) -> list[str]:
         float_model = Path(work) / "float.onnx"
         prepared = Path(work) / "prepared.onnx"
         request.output.replace(float_model)
+        notes = []
         try:
-            quant_pre_process(float_model, prepared)
-            note = build(prepared, request.output, request)
+            try:
+                quant_pre_process(float_model, prepared)
+            except Exception as exc:  # noqa: BLE001 - ORT's symbolic shape inference gives up on some graphs (LSTMs)
+                quant_pre_process(float_model, prepared, skip_symbolic_shape=True)
+                notes.append(f"pre-processing without symbolic shape inference ({short_message(exc)})")
+            notes.insert(0, build(prepared, request.output, request))
         except UsageError:
             raise
         except Exception as exc:  # noqa: BLE001 - ORT's quantizer raises many types
@@ -107,5 +112,5 @@ def apply_recipe(request: ConversionRequest) -> list[str]:
                 f"onnxruntime quantization ({request.mode.name}) failed: {short_message(exc)}",
                 hint="--debug shows the full error; -q none exports float32",
             ) from None
-    return [note, "I/O dtype float32"]
+    return [*notes, "I/O dtype float32"]
 
