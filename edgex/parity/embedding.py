@@ -13,6 +13,7 @@ import numpy as np
 
 CLASSES, EMBEDDING, SEQUENCE, VALUES = "classes", "embedding", "sequence", "values"
 RETRIEVAL_MAX_SAMPLES = 2000  # the similarity matrix is N x N
+RETRIEVAL_MAX_ELEMENTS = 1_000_000  # rows kept while streaming, per side: fewer than 2000 for outputs over 500-d
 NORMALIZED_TOLERANCE = 1e-3
 
 

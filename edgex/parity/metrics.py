@@ -173,13 +173,15 @@ class OutputAccumulator:
 
     def _add_kind_statistics(self, reference: np.ndarray, exported: np.ndarray) -> None:
         """What embeddings (unit rows, neighbours) and sequences (per-step cosine) are judged by, bounded in N."""
-        from edgex.parity.embedding import RETRIEVAL_MAX_SAMPLES, is_normalized, step_cosines
+        from edgex.parity.embedding import RETRIEVAL_MAX_ELEMENTS, RETRIEVAL_MAX_SAMPLES, is_normalized, step_cosines
 
         if reference.ndim == 2:
             self.normalized = self.normalized and is_normalized(reference)
-            room = RETRIEVAL_MAX_SAMPLES - self._retrieval_rows
+            rows = min(RETRIEVAL_MAX_SAMPLES, RETRIEVAL_MAX_ELEMENTS // max(1, reference.shape[1]))
+            room = rows - self._retrieval_rows
             if room > 0 and reference.shape[1] >= 2:
-                self._retrieval.append((reference[:room].copy(), exported[:room].copy()))
+                kept = (reference[:room].astype(np.float32), exported[:room].astype(np.float32))
+                self._retrieval.append(kept)
                 self._retrieval_rows += len(reference[:room])
         elif reference.ndim >= 3 and reference.shape[1] >= 2:
             sums = step_cosines(reference, exported).sum(axis=1)
