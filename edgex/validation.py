@@ -113,6 +113,7 @@ class ParitySession:
         outputs = self.reference.run(head.arrays)
         self._reference_store.write(0, outputs)
         self._accept_reference(outputs)
+        self._check_state(self._first.arrays, outputs)
 
     def _accept_reference(self, outputs: dict[str, np.ndarray]) -> None:
         """The reference's first outputs: they name its outputs and must fit the labels (else the run fails)."""
@@ -274,7 +275,8 @@ class ParitySession:
         return comparison
 
     def _check_state(self, sample: dict[str, np.ndarray], outputs: dict[str, np.ndarray]) -> None:
-        """--state names an input and an output of the reference whose per-call sizes agree (exit 2 otherwise)."""
+        """--state names an input and an output of the reference of equal per-call size; else a DataError: the run
+        fails (exit 2) before any artifact."""
         for name, output in self.state.items():
             if name not in sample or output not in outputs:
                 raise DataError(
@@ -408,6 +410,8 @@ def run_validate(config: ValidateConfig, on_step: Callable[[str], None] = lambda
         session = ParitySession(
             pool, reference, validation, parity.bench, parity.class_output, parity.metrics, parity.state
         )
+        if parity.state:
+            session.start()  # a --state that does not fit the model fails the run before any artifact
         rows = []
         for artifact, mode in artifacts:
             on_step(f"validating {artifact.spec}")
