@@ -133,6 +133,8 @@ class ParitySession:
 
     def check(self, artifact: SourceRef, thresholds: Thresholds) -> tuple[ParityResult, RunnerInfo]:
         """Compare one artifact; returns the result and what the runtime that ran it says about itself."""
+        if self.state:
+            self.start()  # the --state names checked on the reference's first call, before the artifact loads
         first = self._first_sample()
         runner = RemoteRunner(self.pool, artifact, threads=self.bench.threads, load_failure=ConversionError)
         try:
@@ -255,7 +257,6 @@ class ParitySession:
                         self._accept_reference(reference_outputs)
                     exported_outputs = wiring.aligned(reference_outputs, exported_call.result())
                     if comparison is None:
-                        self._check_state(sample, reference_outputs)
                         labelled = self.data.labels is not None
                         comparison = StreamComparison(wiring.output_pairs, len(self.data), labelled, self.class_output)
                     labels = None if batch.labels is None else batch.labels[offset : offset + 1]
