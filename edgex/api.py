@@ -352,6 +352,7 @@ def _parity(data: str | None, labels: str | None, chosen: dict[str, Any]) -> Par
         threshold_overrides={f.name: chosen[f.name] for f in fields(Thresholds) if chosen[f.name] is not None},
         bench=BenchConfig(threads=chosen["threads"], warmup=chosen["warmup"], runs=chosen["runs"]),
         metrics=tuple(chosen["metrics"] or ()),
+        state=tuple(chosen["state"] or ()),
     )
 
 

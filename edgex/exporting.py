@@ -51,7 +51,7 @@ from edgex.sources import SourceOptions, SourceRef, ensure_loadable, get_format,
 from edgex.sources.remote import RemoteRunner
 from edgex.specs import ModelSignature
 from edgex.targets import FinalizeOutcome, FinalizeRequest, Target, get_target
-from edgex.validation import ParitySession
+from edgex.validation import ParitySession, stateful_note
 from edgex.workers import WorkerPool, import_target
 
 DEFAULT_CALIBRATION_SAMPLES = 200
@@ -218,7 +218,8 @@ def run_export(config: ExportConfig, on_step: Callable[[str], None] = lambda _: 
         if overlap:
             warnings.append(overlap)
         session = (
-            ParitySession(pool, reference, validation, bench, config.parity.class_output, config.parity.metrics)
+            ParitySession(pool, reference, validation, bench, config.parity.class_output, config.parity.metrics,
+                          config.parity.state)
             if validation
             else None
         )
@@ -339,6 +340,8 @@ def _export_one(
     row.parity = parity
     row.runtime = info.runtime
     row.notes.extend(info.notes)
+    if parity.state:
+        row.notes.append(stateful_note(parity))
     if row.status is not RowStatus.EXPORT_FAILED:
         row.status = RowStatus.PARITY_FAILED if row.failed_checks else RowStatus.PASSED
     if row.status is RowStatus.PARITY_FAILED and job.mode.name == "int8" and not job.keep_float:

@@ -299,6 +299,26 @@ class ConstInputKind(Kind):
         return name, json.dumps(parsed)
 
 
+class StateKind(Kind):
+    """IN=OUT: the output that feeds an input on the next call (an RNN's state), kept as (input, output)."""
+
+    metavar = "IN=OUT"
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "pattern": r"^[^=]+=[^=]+$"}
+
+    def file(self, value: Any) -> tuple[str, str]:
+        if isinstance(value, list | tuple) and len(value) == 2:  # read from a flag already: the API checks it again
+            value = "=".join(map(str, value))
+        problem = f"{value!r} is not IN=OUT, e.g. h=h_next (an input, and the output fed to it on the next call)"
+        if not isinstance(value, str):
+            raise ValueError(problem)
+        name, equals, output = (part.strip() for part in value.partition("="))
+        if not name or not equals or not output or "=" in output:
+            raise ValueError(problem)
+        return name, output
+
+
 def _numeric(value: Any) -> bool:
     if isinstance(value, list):
         return bool(value) and all(_numeric(item) for item in value)
@@ -498,6 +518,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("const_inputs", ConstInputKind(), "An input fed the same value on every call, e.g. sr=16000: the "
            "artifact has it folded in (data files may hold it as a 0-d array instead).", ("--const-input",), (MODEL,),
            commands=_LOADING, multiple=True),
+    Option("state", StateKind(), "Stateful validation: output OUT feeds input IN on the next call, e.g. h=h_next; "
+           "the data is then run as one sequence in order, its IN used for the first call only.", ("--state",),
+           (MODEL,), commands=_SOURCE, multiple=True),
     Option("dynamic_dims", DynamicDimKind(), "PyTorch export: a dimension that may vary, e.g. batch=1..16 or "
            "seq:1=1..128.", ("--dynamic-dim",), (MODEL,), multiple=True),
     # How the artifact is made.

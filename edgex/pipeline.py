@@ -35,6 +35,7 @@ class ParityConfig:
     threshold_overrides: dict[str, float | None] = field(default_factory=dict)
     bench: BenchConfig = field(default_factory=BenchConfig)
     metrics: tuple[str, ...] = ()  # --metric module:function task metrics (edgex/parity/task.py)
+    state: tuple[tuple[str, str], ...] = ()  # --state IN=OUT: validation runs as one sequence (validation.py)
 
 
 def with_data_shapes(options: SourceOptions, data: DataSpec | None) -> SourceOptions:
@@ -111,6 +112,7 @@ def demo_parity(parity: ParityConfig, demo: DemoModel) -> ParityConfig:
         threshold_overrides=parity.threshold_overrides,
         bench=parity.bench,
         metrics=parity.metrics,
+        state=parity.state,
     )
 
 

@@ -85,8 +85,10 @@ class ParitySession:
         bench: BenchConfig,
         class_output: str | None = None,
         metrics: tuple[str, ...] = (),
+        state: tuple[tuple[str, str], ...] = (),
     ) -> None:
         self.pool = pool
+        self.state = dict(state)  # input -> the output fed to it on the next call
         self.task_metrics = load_task_metrics(metrics)
         self.reference = reference
         self._inputs = data if isinstance(data, InputSet) else None
@@ -105,11 +107,13 @@ class ParitySession:
         fail the run up front, before any conversion or artifact."""
         if self._first is not None:
             return
-        head = self.data.head(min(DEFAULT_BATCH, len(self.data)))
+        # a stateful run's later samples depend on the calls before them: only the first is independent
+        head = self.data.head(1 if self.state else min(DEFAULT_BATCH, len(self.data)))
         self._first = InputSet({name: array[:1] for name, array in head.arrays.items()}, origin=head.origin)
         outputs = self.reference.run(head.arrays)
         self._reference_store.write(0, outputs)
         self._accept_reference(outputs)
+        self._check_state(self._first.arrays, outputs)
 
     def _accept_reference(self, outputs: dict[str, np.ndarray]) -> None:
         """The reference's first outputs: they name its outputs and must fit the labels (else the run fails)."""
@@ -129,13 +133,16 @@ class ParitySession:
 
     def check(self, artifact: SourceRef, thresholds: Thresholds) -> tuple[ParityResult, RunnerInfo]:
         """Compare one artifact; returns the result and what the runtime that ran it says about itself."""
+        if self.state:
+            self.start()  # the --state names checked on the reference's first call, before the artifact loads
         first = self._first_sample()
         runner = RemoteRunner(self.pool, artifact, threads=self.bench.threads, load_failure=ConversionError)
         try:
             info = runner.load()
             wiring = self._wire(artifact, info)
             exported_store = OutputStore(Path(self.pool.temp_dir()) / f"exported-{id(runner)}", len(self.data))
-            comparison = self._stream(artifact, runner, wiring, exported_store if self.task_metrics else None)
+            stream = self._stream_stateful if self.state else self._stream
+            comparison = stream(artifact, runner, wiring, exported_store if self.task_metrics else None)
             metrics, checks = comparison.finish(thresholds)
             task_values, task_gates = task_checks(
                 self.task_metrics, self._reference_store.arrays, exported_store.arrays, self.data.labels
@@ -151,6 +158,7 @@ class ParitySession:
                 reference_latency=self._reference_latency,
                 reference_memory=self._reference_memory,
                 task_metrics=task_values,
+                state=dict(self.state),
             )
             if self.bench.runs > 0:
                 timings = runner.benchmark(wiring.feed(first.arrays), self.bench.warmup, self.bench.runs)
@@ -220,6 +228,69 @@ class ParitySession:
                 step(stop - batch.start)
         assert comparison is not None  # streams hold at least one sample
         return comparison
+
+    def _stream_stateful(
+        self,
+        artifact: SourceRef,
+        runner: RemoteRunner,
+        wiring: Wiring,
+        exported_store: OutputStore | None,
+    ) -> StreamComparison:
+        """The set as one sequence, one sample per call in order: each side's state outputs feed its own next
+        call (the data's state inputs only the first), so errors that build up over time are measured."""
+        comparison: StreamComparison | None = None
+        reference_state: dict[str, np.ndarray] = {}  # by state input, in the reference's layout
+        exported_state: dict[str, np.ndarray] = {}
+        with progress(f"validating {artifact.path.name if artifact.path else artifact.spec}", len(self.data)) as step:
+            for batch in prefetched(self.data.batches()):
+                for offset in range(len(next(iter(batch.arrays.values())))):
+                    index = batch.start + offset
+                    sample = {name: array[offset : offset + 1] for name, array in batch.arrays.items()}
+                    stored = index < self._reference_store.filled
+                    reference_call = None if stored else self.reference.submit_run({**sample, **reference_state})
+                    exported_call = runner.submit_run(wiring.feed({**sample, **exported_state}))
+                    if reference_call is None:
+                        reference_outputs = self._reference_store.read(index, index + 1)
+                    else:
+                        reference_outputs = reference_call.result()
+                        self._reference_store.write(index, reference_outputs)
+                        self._accept_reference(reference_outputs)
+                    exported_outputs = wiring.aligned(reference_outputs, exported_call.result())
+                    if comparison is None:
+                        labelled = self.data.labels is not None
+                        comparison = StreamComparison(wiring.output_pairs, len(self.data), labelled, self.class_output)
+                    labels = None if batch.labels is None else batch.labels[offset : offset + 1]
+                    try:
+                        comparison.add(reference_outputs, exported_outputs, labels)
+                    except ValueError as exc:
+                        raise UsageError(str(exc), hint="the artifact does not match this model's outputs") from None
+                    exported_names = dict(wiring.output_pairs)
+                    for name, output in self.state.items():
+                        shape = sample[name].shape
+                        reference_state[name] = reference_outputs[output].reshape(shape)
+                        exported_state[name] = exported_outputs[exported_names[output]].reshape(shape)
+                    if exported_store is not None:
+                        exported_store.write(index, {ref: exported_outputs[e] for ref, e in wiring.output_pairs})
+                    step(1)
+        assert comparison is not None  # streams hold at least one sample
+        return comparison
+
+    def _check_state(self, sample: dict[str, np.ndarray], outputs: dict[str, np.ndarray]) -> None:
+        """--state names an input and an output of the reference of equal per-call size; else a DataError: the run
+        fails (exit 2) before any artifact."""
+        for name, output in self.state.items():
+            if name not in sample or output not in outputs:
+                raise DataError(
+                    f"--state {name}={output}: the model's inputs are {', '.join(sample)}; "
+                    f"its outputs are {', '.join(outputs)}",
+                    hint="name an input and the output that feeds it on the next call, e.g. --state h=h_next",
+                )
+            if outputs[output].size != sample[name].size:
+                raise DataError(
+                    f"--state {name}={output}: output '{output}' has shape {'x'.join(map(str, outputs[output].shape))}"
+                    f" per call, input '{name}' {'x'.join(map(str, sample[name].shape))}",
+                    hint="the output fed back must have the input's shape",
+                )
 
     def _measure_reference(self, first: InputSet) -> None:
         """Latency and peak memory of the reference, once, after its first whole pass."""
@@ -337,7 +408,11 @@ def run_validate(config: ValidateConfig, on_step: Callable[[str], None] = lambda
         info = reference.load()
         validation = open_stream(parity.validation, info.signature, "validation", labels_path=parity.labels)
         warnings += [f"{ref.spec}: {note}" for note in info.notes] + validation.notes
-        session = ParitySession(pool, reference, validation, parity.bench, parity.class_output, parity.metrics)
+        session = ParitySession(
+            pool, reference, validation, parity.bench, parity.class_output, parity.metrics, parity.state
+        )
+        if parity.state:
+            session.start()  # a --state that does not fit the model fails the run before any artifact
         rows = []
         for artifact, mode in artifacts:
             on_step(f"validating {artifact.spec}")
@@ -354,6 +429,16 @@ def run_validate(config: ValidateConfig, on_step: Callable[[str], None] = lambda
         threads=parity.bench.threads,
         started=started,
         seconds=time.perf_counter() - clock,
+    )
+
+
+def stateful_note(result: ParityResult) -> str:
+    """What a --state run did: how many calls in sequence, and the worst call, where accumulated error shows."""
+    fed = ", ".join(f"{output} -> {name}" for name, output in result.state.items())
+    worst = min(result.outputs, key=lambda m: m.cosine_min)
+    return (
+        f"stateful: {result.samples} calls in sequence ({fed}); worst call cosine {worst.cosine_min:.6f} "
+        f"[{worst.output}]"
     )
 
 
@@ -378,6 +463,8 @@ def _validate_one(session: ParitySession, artifact: SourceRef, mode: Recipe, par
     row.parity = result
     row.runtime = info.runtime
     row.notes.extend(info.notes)
+    if result.state:
+        row.notes.append(stateful_note(result))
     row.status = RowStatus.PASSED if result.passed else RowStatus.PARITY_FAILED
     if row.status is RowStatus.PARITY_FAILED and mode.name == "int8":
         # where the error jumps (a PT2E source is calibrated again on these samples)

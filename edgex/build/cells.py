@@ -66,6 +66,7 @@ def export_config(job: CellJob) -> ExportConfig:
         threshold_overrides={**model.thresholds, **target.thresholds, **job.overrides},
         bench=BenchConfig(threads=settings.threads, warmup=settings.warmup, runs=settings.runs),
         metrics=model.metrics,
+        state=model.state,
     )
     return ExportConfig(
         source=model.source,

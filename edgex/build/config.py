@@ -68,6 +68,7 @@ class ModelEntry:
     input_dtypes: tuple[str, ...] = ()
     dynamic_dims: tuple[DynamicDim, ...] = ()  # PyTorch export: dimensions that may vary
     const_inputs: tuple[tuple[str, str], ...] = ()  # inputs fed the same value on every call
+    state: tuple[tuple[str, str], ...] = ()  # (input, output fed to it on the next call): stateful validation
     weights: Path | None = None
     depends: tuple[Path, ...] = ()  # files the factory reads that the build cannot see (hashed with the source)
     calibration: str | None = None
@@ -295,6 +296,7 @@ class _Reader:
             input_dtypes=raw.get("input_dtypes", ()),
             dynamic_dims=raw.get("dynamic_dims", ()),
             const_inputs=raw.get("const_inputs", ()),
+            state=raw.get("state", ()),
             weights=self.existing(raw["weights"], (*key, "weights")) if "weights" in raw else None,
             depends=tuple(self.existing(item, (*key, "depends")) for item in raw.get("depends", ())),
             calibration=self.data(raw, "calibration", key) or defaults.get("calibration"),

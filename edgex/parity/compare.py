@@ -46,6 +46,7 @@ class ParityResult:
     reference_memory: MemoryStats | None = None
     exported_memory: MemoryStats | None = None
     task_metrics: dict[str, float] = field(default_factory=dict)  # --metric values by name (parity/task.py)
+    state: dict[str, str] = field(default_factory=dict)  # stateful run (--state): input -> output fed back
 
     @property
     def passed(self) -> bool:
