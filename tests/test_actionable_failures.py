@@ -53,9 +53,11 @@ def test_validate_takes_example_inputs_from_the_data(tmp_path: Path) -> None:
 def test_debug_prints_the_converters_full_traceback(tmp_path: Path) -> None:
     (tmp_path / "branchy.py").write_text(DATA_DEPENDENT)
     factory = f"{tmp_path / 'branchy.py'}:build"
-    plain = run_edgex("export", factory, "--to", "executorch", "--out", tmp_path / "a", "--runs", "0")
+    # The direct route (fallbacks through ONNX would convert it: the scripted export keeps the branch as a Where)
+    direct = ("--to", "executorch", "--route", "torch>pte", "--runs", "0")
+    plain = run_edgex("export", factory, *direct, "--out", tmp_path / "a")
     assert plain.returncode == 3 and "torch.export failed" in plain.stdout and "Traceback" not in plain.stderr
-    debug = run_edgex("export", factory, "--to", "executorch", "--out", tmp_path / "b", "--runs", "0", "--debug")
+    debug = run_edgex("export", factory, *direct, "--out", tmp_path / "b", "--debug")
     assert debug.returncode == 3
     assert "--- executorch-xnnpack none ---" in debug.stderr and "Traceback (most recent call last)" in debug.stderr
     assert "torch/export" in debug.stderr  # the framework's own frames, not only edgex's

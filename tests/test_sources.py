@@ -103,7 +103,7 @@ def test_multi_input_multi_output_dict_model(tmp_path) -> None:
         outputs = {m["output"]: m for m in row["parity"]["outputs"]}
         assert set(outputs) == {"zeta", "alpha"}
         assert outputs["zeta"]["exported_output"] == "zeta"  # paired by name, not position
-        assert outputs["alpha"]["classes"] == 6 and outputs["zeta"]["classes"] == 2
+        assert outputs["alpha"]["shape"][1:] == [6] and outputs["zeta"]["shape"][1:] == [2]
         assert outputs["alpha"]["class_output"] and not outputs["zeta"]["class_output"]  # softmax vs regression
         gated = {c["output"] for c in row["parity"]["checks"] if c["name"] == "top1_agreement"}
         assert gated == {"alpha"}

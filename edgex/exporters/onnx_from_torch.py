@@ -7,6 +7,7 @@ the module compiled by torch.jit.script (a wrapper that calls a scripted module'
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from edgex.errors import ConversionError
@@ -91,27 +92,47 @@ def _not_symbolic(graph: Any, value: Any) -> Any:
 def _torchscript_export(
     module: Any, examples: tuple[Any, ...], inputs: list[str], outputs: list[str], request: Any, cause: Exception
 ) -> str:
-    """The TorchScript-based exporter on the module traced, else scripted; returns which worked."""
+    """The TorchScript-based exporter on the module traced, else scripted; returns which worked. A trace that
+    froze data-dependent control flow (TracerWarning) is replaced by the scripted export when that works."""
     import torch
     from torch.onnx import register_custom_op_symbolic
 
     register_custom_op_symbolic("aten::__not_", _not_symbolic, 9)
-    errors = []
-    for how in ("traced", "scripted"):
-        try:
-            candidate = module if how == "traced" else torch.jit.script(module)
+
+    def export(candidate: Any, path: Any) -> bool:
+        """Whether tracing warned that the graph depends on the example's values."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", torch.jit.TracerWarning)
             torch.onnx.export(
                 candidate,
                 examples,
-                str(request.output),
+                str(path),
                 dynamo=False,
                 input_names=inputs,
                 output_names=outputs,
                 opset_version=TORCHSCRIPT_OPSET,
             )
-            return how
-        except Exception as exc:  # noqa: BLE001
-            errors.append(f"{how}: {short_message(exc)}")
+        return any(issubclass(w.category, torch.jit.TracerWarning) for w in caught)
+
+    errors = []
+    try:
+        if not export(module, request.output):
+            return "traced"
+        scripted = request.output.with_name(f".{request.output.stem}.scripted.onnx")
+        try:
+            export(torch.jit.script(module), scripted)
+            scripted.replace(request.output)
+            return "scripted: tracing froze data-dependent control flow"
+        except Exception:  # noqa: BLE001 - keep the trace, and say what it means
+            scripted.unlink(missing_ok=True)
+            return "traced with TracerWarnings: data-dependent control flow is frozen to the example"
+    except Exception as exc:  # noqa: BLE001
+        errors.append(f"traced: {short_message(exc)}")
+    try:
+        export(torch.jit.script(module), request.output)
+        return "scripted"
+    except Exception as exc:  # noqa: BLE001
+        errors.append(f"scripted: {short_message(exc)}")
     raise ConversionError(
         f"torch.onnx.export failed: {short_message(cause)} (TorchScript-based exporter: {'; '.join(errors)})",
         hint="--debug shows the full error",
