@@ -20,6 +20,7 @@ from edgex.build.manifest import LABELS_NAME, MANIFEST_NAME
 from edgex.build.runner import BUILD_SCHEMA, matrix_exit_code
 from edgex.errors import ExitCode, UsageError
 from edgex.report.files import write_text_atomic
+from edgex.report.runs import read_document
 
 BUILD_REPORT_NAME = "edgex-build.json"
 SHARD_KEYS = {"index", "count", "of", "cells", "config_sha256"}  # edgex.build.runner.shard_record
@@ -58,22 +59,10 @@ class MergeResult:
         return ExitCode(self.report["exit_code"])
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"{path}: unreadable ({exc.strerror or exc})") from None
-    except ValueError as exc:
-        raise UsageError(f"{path}: not JSON ({exc})") from None
-    if not isinstance(document, dict):
-        raise UsageError(f"{path}: not an edgex report")
-    return document
-
-
 def load_shard(path: Path) -> ShardOutput:
     """A shard's edgex-build.json (or its out folder) and the manifest beside it."""
     report_path = path / BUILD_REPORT_NAME if path.is_dir() else path
-    report = _read_json(report_path)
+    report = read_document(report_path)
     if report.get("schema") != BUILD_SCHEMA:
         raise UsageError(f"{report_path}: not an edgex build report", hint=f"pass each shard's {BUILD_REPORT_NAME}")
     record = report.get("shard")
@@ -87,7 +76,7 @@ def load_shard(path: Path) -> ShardOutput:
             f"{report_path}: no {MANIFEST_NAME} beside it",
             hint="upload and download each shard's whole out folder, its report left where the build wrote it",
         )
-    return ShardOutput(report_path, report, _read_json(manifest_path))
+    return ShardOutput(report_path, report, read_document(manifest_path))
 
 
 def check_shards(shards: list[ShardOutput]) -> list[str]:

@@ -56,13 +56,18 @@ def runs_of(document: dict[str, Any], origin: str) -> list[Run]:
 def load_runs(paths: list[Path]) -> list[Run]:
     runs: list[Run] = []
     for path in paths:
-        try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise UsageError(f"{path}: unreadable ({exc.strerror or exc})") from None
-        except ValueError as exc:
-            raise UsageError(f"{path}: not JSON ({exc})") from None
-        if not isinstance(document, dict):
-            raise UsageError(f"{path}: not an edgex report")
-        runs += runs_of(document, str(path))
+        runs += runs_of(read_document(path), str(path))
     return runs
+
+
+def read_document(path: Path) -> dict[str, Any]:
+    """A JSON report or manifest; any problem reading it is bad input, in one line."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"{path}: unreadable ({exc.strerror or exc})") from None
+    except ValueError as exc:
+        raise UsageError(f"{path}: not JSON ({exc})") from None
+    if not isinstance(document, dict):
+        raise UsageError(f"{path}: not an edgex report")
+    return document
