@@ -263,7 +263,15 @@ def test_workers_die_with_the_cli(tmp_path: Path, signum: int, code: int, line: 
     """Was: after SIGTERM or SIGKILL of the CLI the workers kept running (parent 1); SIGTERM printed nothing."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "edgex", "export", HANGS, "--to", "executorch", "--out", str(tmp_path / "o")]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # As from a terminal: a runner that starts jobs in the background passes SIGINT on ignored, and Python keeps it so.
+    process = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     workers: list[psutil.Process] = []
     try:
         workers = _descendants_when_started(process)
