@@ -50,27 +50,32 @@ class EmbeddedMetadata:
 
     def image(self, input_name: str, shape: tuple[int, ...]) -> dict[str, Any] | None:
         """The contract for an image input (rank 4 with 1, 3 or 4 channels); None for other inputs."""
-        layout = image_layout(shape)
-        if self.preprocessing is None or layout is None:
-            return None
-        name, height, width, channels = layout
-        prep = self.preprocessing
-        return {
-            "input": input_name,
-            "layout": name,
-            "height": height,
-            "width": width,
-            "channels": channels,
-            "color": COLORS[channels],
-            "channel_order": prep.channel_order if channels >= 3 else None,
-            "scale": prep.scale,
-            "mean": list(prep.mean),
-            "std": list(prep.std),
-            "formula": FORMULA,
-        }
+        return None if self.preprocessing is None else image_contract(input_name, shape, self.preprocessing)
 
 
-def image_layout(shape: tuple[int, ...]) -> tuple[str, int, int, int] | None:
+def image_contract(input_name: str, shape: tuple[int | None, ...], prep: ImagePreprocess) -> dict[str, Any] | None:
+    """How an app turns pixels into an image input (rank 4 with 1, 3 or 4 channels): the document embedded in
+    artifacts and the manifest's `preprocessing`; None for other inputs."""
+    layout = image_layout(shape)
+    if layout is None:
+        return None
+    name, height, width, channels = layout
+    return {
+        "input": input_name,
+        "layout": name,
+        "height": height,
+        "width": width,
+        "channels": channels,
+        "color": COLORS[channels],
+        "channel_order": prep.channel_order if channels >= 3 else None,
+        "scale": prep.scale,
+        "mean": list(prep.mean),
+        "std": list(prep.std),
+        "formula": FORMULA,
+    }
+
+
+def image_layout(shape: tuple[int | None, ...]) -> tuple[str, int | None, int | None, int] | None:
     """(layout, height, width, channels) of a 4-D image shape, NHWC when the last dim holds the channels."""
     if len(shape) != 4:
         return None

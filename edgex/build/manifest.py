@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from edgex.data.images import CHANNEL_COUNTS
+from edgex.embedding import image_contract
 from edgex.parity.compare import ParityResult
 from edgex.registry import get_registry
 from edgex.report.serialize import from_jsonable, to_jsonable
@@ -24,7 +24,6 @@ from edgex.workers import import_target
 SCHEMA = "edgex.manifest/1"
 MANIFEST_NAME = "edgex-manifest.json"
 LABELS_NAME = "labels.txt"
-COLORS = {1: "grayscale", 3: "rgb", 4: "rgba"}
 VERDICTS = {"passed": "pass", "exported": "unvalidated", "parity_failed": "fail", "export_failed": "fail"}
 KEY_METRICS = (
     "top1_agreement",
@@ -94,30 +93,9 @@ def describe_artifacts(report: RunReport, cell_dir: Path) -> list[dict[str, Any]
 
 def preprocessing(model: Any, inputs: list[dict[str, Any]]) -> dict[str, Any] | None:
     """How an app turns pixels into the first input, when that input is an image (rank 4 with 1, 3 or 4 channels)."""
-    if not inputs or len(inputs[0]["shape"]) != 4:
+    if not inputs:
         return None
-    spec = inputs[0]
-    _, d1, d2, d3 = spec["shape"]
-    if d3 in CHANNEL_COUNTS:
-        layout, height, width, channels = "NHWC", d1, d2, d3
-    elif d1 in CHANNEL_COUNTS:
-        layout, height, width, channels = "NCHW", d2, d3, d1
-    else:
-        return None
-    prep = model.preprocessing
-    return {
-        "input": spec["name"],
-        "layout": layout,
-        "height": height,
-        "width": width,
-        "channels": channels,
-        "color": COLORS[channels],
-        "channel_order": prep.channel_order if channels >= 3 else None,
-        "scale": prep.scale,
-        "mean": list(prep.mean),
-        "std": list(prep.std),
-        "formula": "x = (pixel * scale - mean) / std, per channel; then quantize with the input's scale/zero_point",
-    }
+    return image_contract(inputs[0]["name"], tuple(inputs[0]["shape"]), model.preprocessing)
 
 
 def parity_summary(row: dict[str, Any]) -> dict[str, Any] | None:
