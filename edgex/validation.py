@@ -206,28 +206,48 @@ class ParitySession:
         with progress(f"validating {artifact.path.name if artifact.path else artifact.spec}", len(self.data)) as step:
             for batch in prefetched(self.data.batches()):
                 stop = batch.start + len(next(iter(batch.arrays.values())))
-                stored = stop <= self._reference_store.filled
-                reference_call = None if stored else self.reference.submit_run(batch.arrays)
-                exported_call = runner.submit_run(wiring.feed(batch.arrays))
-                if reference_call is None:
-                    reference_outputs = self._reference_store.read(batch.start, stop)
-                else:
-                    reference_outputs = reference_call.result()
-                    self._reference_store.write(batch.start, reference_outputs)
-                    self._accept_reference(reference_outputs)
-                exported_outputs = wiring.aligned(reference_outputs, exported_call.result())
-                if comparison is None:
-                    labelled = self.data.labels is not None
-                    comparison = StreamComparison(wiring.output_pairs, len(self.data), labelled, self.class_output)
-                try:
-                    comparison.add(reference_outputs, exported_outputs, batch.labels)
-                except ValueError as exc:
-                    raise UsageError(str(exc), hint="the artifact does not match this model's outputs") from None
-                if exported_store is not None:
-                    exported_store.write(batch.start, {ref: exported_outputs[e] for ref, e in wiring.output_pairs})
+                comparison, _, _ = self._compare_chunk(
+                    batch.start, stop, batch.arrays, batch.arrays, batch.labels, runner, wiring, comparison,
+                    exported_store,
+                )
                 step(stop - batch.start)
         assert comparison is not None  # streams hold at least one sample
         return comparison
+
+    def _compare_chunk(
+        self,
+        start: int,
+        stop: int,
+        reference_feed: dict[str, np.ndarray],
+        exported_feed: dict[str, np.ndarray],
+        labels: np.ndarray | None,
+        runner: RemoteRunner,
+        wiring: Wiring,
+        comparison: StreamComparison | None,
+        exported_store: OutputStore | None,
+    ) -> tuple[StreamComparison, dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Samples start..stop through the reference (unless its outputs are stored) and the artifact at once, the
+        reference collected first so an artifact failure leaves no call open in its worker; the outputs are folded
+        into the comparison (made on the first chunk, once the outputs are paired). Returns it and both outputs."""
+        reference_call = None if stop <= self._reference_store.filled else self.reference.submit_run(reference_feed)
+        exported_call = runner.submit_run(wiring.feed(exported_feed))
+        if reference_call is None:
+            reference_outputs = self._reference_store.read(start, stop)
+        else:
+            reference_outputs = reference_call.result()
+            self._reference_store.write(start, reference_outputs)
+            self._accept_reference(reference_outputs)
+        exported_outputs = wiring.aligned(reference_outputs, exported_call.result())
+        if comparison is None:
+            labelled = self.data.labels is not None
+            comparison = StreamComparison(wiring.output_pairs, len(self.data), labelled, self.class_output)
+        try:
+            comparison.add(reference_outputs, exported_outputs, labels)
+        except ValueError as exc:
+            raise UsageError(str(exc), hint="the artifact does not match this model's outputs") from None
+        if exported_store is not None:
+            exported_store.write(start, {ref: exported_outputs[e] for ref, e in wiring.output_pairs})
+        return comparison, reference_outputs, exported_outputs
 
     def _stream_stateful(
         self,
@@ -246,31 +266,16 @@ class ParitySession:
                 for offset in range(len(next(iter(batch.arrays.values())))):
                     index = batch.start + offset
                     sample = {name: array[offset : offset + 1] for name, array in batch.arrays.items()}
-                    stored = index < self._reference_store.filled
-                    reference_call = None if stored else self.reference.submit_run({**sample, **reference_state})
-                    exported_call = runner.submit_run(wiring.feed({**sample, **exported_state}))
-                    if reference_call is None:
-                        reference_outputs = self._reference_store.read(index, index + 1)
-                    else:
-                        reference_outputs = reference_call.result()
-                        self._reference_store.write(index, reference_outputs)
-                        self._accept_reference(reference_outputs)
-                    exported_outputs = wiring.aligned(reference_outputs, exported_call.result())
-                    if comparison is None:
-                        labelled = self.data.labels is not None
-                        comparison = StreamComparison(wiring.output_pairs, len(self.data), labelled, self.class_output)
                     labels = None if batch.labels is None else batch.labels[offset : offset + 1]
-                    try:
-                        comparison.add(reference_outputs, exported_outputs, labels)
-                    except ValueError as exc:
-                        raise UsageError(str(exc), hint="the artifact does not match this model's outputs") from None
+                    comparison, reference_outputs, exported_outputs = self._compare_chunk(
+                        index, index + 1, {**sample, **reference_state}, {**sample, **exported_state}, labels,
+                        runner, wiring, comparison, exported_store,
+                    )
                     exported_names = dict(wiring.output_pairs)
                     for name, output in self.state.items():
                         shape = sample[name].shape
                         reference_state[name] = reference_outputs[output].reshape(shape)
                         exported_state[name] = exported_outputs[exported_names[output]].reshape(shape)
-                    if exported_store is not None:
-                        exported_store.write(index, {ref: exported_outputs[e] for ref, e in wiring.output_pairs})
                     step(1)
         assert comparison is not None  # streams hold at least one sample
         return comparison
