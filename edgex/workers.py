@@ -34,6 +34,7 @@ from typing import Any
 
 from edgex.artifacts import pid_alive, sweep_temps
 from edgex.errors import EdgexError, InternalError
+from edgex.transfer import SharedArrays, TransferFile, worth_sharing
 
 # Imported as soon as a worker starts, so slow framework imports overlap with the parent's own work.
 PRELOAD: dict[str, tuple[str, ...]] = {
@@ -127,8 +128,8 @@ def _child_main(conn: Any, kind: str, threads: int | None, parent_pid: int | Non
             conn.send(("ok", None, None))
             continue
         try:
-            args = [objects[a.object_id] if isinstance(a, Handle) else a for a in args]
-            kwargs = {k: objects[v.object_id] if isinstance(v, Handle) else v for k, v in kwargs.items()}
+            args = [_received(a, objects) for a in args]
+            kwargs = {k: _received(v, objects) for k, v in kwargs.items()}
             result = import_target(target)(*args, **kwargs)
             if isinstance(result, Kept):
                 objects[next_id] = result.value
@@ -142,6 +143,15 @@ def _child_main(conn: Any, kind: str, threads: int | None, parent_pid: int | Non
                 conn.send(("error", portable, details))
             except Exception:  # noqa: BLE001 - unpicklable payload
                 conn.send(("error", RuntimeError(short_message(exc)), details))
+
+
+def _received(value: Any, objects: dict[int, Any]) -> Any:
+    """A call's argument as the worker uses it: the object a Handle names, the arrays a SharedArrays maps."""
+    if isinstance(value, Handle):
+        return objects[value.object_id]
+    if isinstance(value, SharedArrays):
+        return value.open()
+    return value
 
 
 def _full_traceback(exc: BaseException) -> str:
@@ -200,6 +210,8 @@ class Worker:
             log.close()
         self._conn = Connection(parent_socket.detach())
         self._keep_log = False
+        self._hung_up = 0.0  # when hang_up() closed the connection
+        self._transfer = None if temp_dir is None else TransferFile(Path(temp_dir) / f"transfer-{self._process.pid}")
         _LIVE_WORKERS.add(self)
 
     def call(
@@ -234,9 +246,18 @@ class Worker:
         if not self.alive:
             raise self._crash_error(what, failure)
         timeout = self.timeout if timeout is None else timeout
-        self._conn.send((target, args, kwargs))
+        self._conn.send((target, tuple(self._shared(a) for a in args), {k: self._shared(v) for k, v in kwargs.items()}))
         deadline = None if timeout is None else time.monotonic() + timeout
         return Pending(self, what, failure, timeout, deadline)
+
+    def _shared(self, value: Any) -> Any:
+        """Large dicts of arrays go through the transfer file (the previous call is done: one at a time)."""
+        if self._transfer is None or not worth_sharing(value):
+            return value
+        try:
+            return self._transfer.share(value)
+        except OSError:  # no room in the temp folder: the socket still carries it
+            return value
 
     def _receive(self, pending: Pending) -> Any:
         what, failure = pending.what, pending.failure
@@ -299,19 +320,28 @@ class Worker:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self._process.wait(timeout=5)
 
+    def hang_up(self) -> None:
+        """Close the connection: the worker sees EOF and starts to exit."""
+        if not self._conn.closed:
+            self._conn.close()
+            self._hung_up = time.monotonic()
+
     def close(self) -> None:
-        """Let the worker exit on EOF, briefly; then end it: the parent owns every file, and TensorFlow's own
-        teardown alone takes about a second."""
+        """End the worker: the parent owns every file and no call is open, so nothing is lost by not waiting for
+        TensorFlow's own teardown (about a second). Under --debug it gets a moment to print its last words."""
         if self not in _LIVE_WORKERS:
             return
         _LIVE_WORKERS.discard(self)
-        self._conn.close()
+        self.hang_up()
         try:
-            self._process.wait(timeout=_EXIT_GRACE_SECONDS)
+            grace = _EXIT_GRACE_SECONDS if self.debug else 0.0  # only --debug shows what a worker prints last
+            self._process.wait(timeout=max(0.0, self._hung_up + grace - time.monotonic()))
         except subprocess.TimeoutExpired:
             self.kill()
         if self._log_path and not self._keep_log:
             Path(self._log_path).unlink(missing_ok=True)
+        if self._transfer is not None:
+            self._transfer.close()
 
 
 @dataclass
@@ -377,7 +407,10 @@ class WorkerPool:
         return Worker(kind, threads=self.threads, debug=self.debug, timeout=self.timeout, temp_dir=self.temp_dir())
 
     def close(self) -> None:
-        for worker in [*self._shared.values(), *self._dedicated, *self._spares.values()]:
+        workers = [*self._shared.values(), *self._dedicated, *self._spares.values()]
+        for worker in workers:  # all told to exit first: their grace periods (--debug) overlap instead of adding up
+            worker.hang_up()
+        for worker in workers:
             worker.close()
         self._shared.clear()
         self._dedicated.clear()

@@ -43,3 +43,20 @@ def loaded_frameworks() -> list[str]:
     import sys
 
     return sorted(m for m in ("torch", "tensorflow", "keras") if m in sys.modules)
+
+
+def describe_arrays(arrays: dict) -> dict:
+    """What arrived: each array's type, dtype, shape, writability and a copy of its values."""
+    import numpy as np
+
+    return {
+        name: (type(array).__name__, array.dtype.str, array.shape, array.flags.writeable, np.array(array))
+        for name, array in arrays.items()
+    }
+
+
+def scribble(arrays: dict) -> float:
+    """Writes into what it received (as in-place framework ops may): the parent's data must not change."""
+    for array in arrays.values():
+        array[...] = 0
+    return float(sum(array.sum() for array in arrays.values()))
