@@ -92,6 +92,7 @@ def export(
             source_options=_source_options(chosen),
             export_options=_export_options(chosen),
             calibration=_data_spec(saved.data(calib, "calib"), chosen["calibration_samples"], chosen),
+            calibration_samples=chosen["calibration_samples"],
             parity=_parity(saved.data(validate, "validate"), saved.data(labels, "labels"), chosen),
             timeout=chosen["timeout"],
             route=chosen["route"],
@@ -353,6 +354,7 @@ def _parity(data: str | None, labels: str | None, chosen: dict[str, Any]) -> Par
         bench=BenchConfig(threads=chosen["threads"], warmup=chosen["warmup"], runs=chosen["runs"]),
         metrics=tuple(chosen["metrics"] or ()),
         state=tuple(chosen["state"] or ()),
+        validation_samples=chosen["validation_samples"],
     )
 
 

@@ -25,7 +25,7 @@ from edgex.artifacts import (
     temp_prefix,
 )
 from edgex.data.inputs import InputSet, fed_whole
-from edgex.data.providers import DataSpec, check_up_front, load_inputs
+from edgex.data.providers import DataSpec, check_up_front, open_stream
 from edgex.debugging import failure_summary
 from edgex.embedding import check_class_count, embed
 from edgex.errors import ConversionError, EdgexError, UsageError
@@ -42,6 +42,7 @@ from edgex.pipeline import (
     overlap_warning,
     with_data_shapes,
 )
+from edgex.progress import progress, reported
 from edgex.quantize.layers import LayerResult, sensitivity_order
 from edgex.quantize.recipes import AUTO, AUTO_FALLBACKS, AUTO_MAX_FLOAT_LAYERS, FLOAT, Recipe, get_recipe, parse_recipes
 from edgex.results import ArtifactInfo, RowResult, RowStatus, RunReport
@@ -75,6 +76,7 @@ class ExportConfig:
     source_options: SourceOptions = field(default_factory=SourceOptions)
     export_options: ExportOptions = field(default_factory=ExportOptions)
     calibration: DataSpec | None = None
+    calibration_samples: int | None = None  # --calib-samples, kept for data that comes later (the demo's)
     parity: ParityConfig = field(default_factory=ParityConfig)
     timeout: float = 1200.0
     route: str | None = None  # forced route, 'keras>onnx>torch-export>pte'
@@ -156,7 +158,7 @@ def with_demo_defaults(config: ExportConfig) -> tuple[ExportConfig, list[str]]:
     demo = demo_for(config.source)
     if demo is None:
         return config, []
-    calibration = config.calibration or DataSpec(str(demo.calibration))
+    calibration = config.calibration or DataSpec(str(demo.calibration), config.calibration_samples)
     parity = demo_parity(config.parity, demo)
     name = config.name or demo.stem
     note = f"demo model: {demo.description}; bundled calibration and held-out data used unless given"
@@ -206,7 +208,7 @@ def run_export(config: ExportConfig, on_step: Callable[[str], None] = lambda _: 
             check_class_count(embedded.class_names, [(s.name, s.shape) for s in info.signature.outputs])
         if not validating:
             reference.close()
-        calibration = _load_calibration(config, jobs, info.signature)
+        calibration = _load_calibration(pool, config, jobs, info.signature)
         validation = load_validation(config.parity, info.signature)
         warnings += [n for data in (calibration, validation) if data for n in data.notes]
         if calibration is not None and len(calibration) < MIN_CALIBRATION_SAMPLES:
@@ -247,13 +249,18 @@ def run_export(config: ExportConfig, on_step: Callable[[str], None] = lambda _: 
     )
 
 
-def _load_calibration(config: ExportConfig, jobs: list[ExportJob], signature: ModelSignature) -> InputSet | None:
+def _load_calibration(
+    pool: WorkerPool, config: ExportConfig, jobs: list[ExportJob], signature: ModelSignature
+) -> InputSet | None:
+    """The calibration set spooled to the pool's temp folder: bounded memory however many samples."""
     if config.calibration is None or not any(job.mode.needs_calibration for job in jobs):
         return None
     spec = config.calibration
     if spec.samples is None:
         spec = replace(spec, samples=DEFAULT_CALIBRATION_SAMPLES)
-    return load_inputs(spec, signature, "calibration")
+    stream = open_stream(spec, signature, "calibration")
+    with progress("reading calibration data", len(stream)) as advance:
+        return stream.spool(Path(pool.temp_dir()) / "calibration", advance)
 
 
 def _export_one(
@@ -567,13 +574,15 @@ def _convert_route(
                 ),
                 keep_float=job.keep_float if last else (),
             )
-            outcome: ConversionOutcome = pool.shared(hop.worker).call(
-                hop.function,
-                request,
-                what=f"converting to {label} ({hop.name})",
-                failure=ConversionError,
-                timeout=config.timeout,
-            )
+            with reported(f"calibrating {label}") as calibrated:
+                outcome: ConversionOutcome = pool.shared(hop.worker).call(
+                    hop.function,
+                    request,
+                    what=f"converting to {label} ({hop.name})",
+                    failure=ConversionError,
+                    timeout=config.timeout,
+                    on_progress=calibrated,
+                )
             merged.notes.extend(outcome.notes if last else [f"{hop.name}: {note}" for note in outcome.notes])
             merged.details.update(outcome.details)
             merged.sections.extend(outcome.sections)

@@ -36,6 +36,7 @@ class ParityConfig:
     bench: BenchConfig = field(default_factory=BenchConfig)
     metrics: tuple[str, ...] = ()  # --metric module:function task metrics (edgex/parity/task.py)
     state: tuple[tuple[str, str], ...] = ()  # --state IN=OUT: validation runs as one sequence (validation.py)
+    validation_samples: int | None = None  # --val-samples, kept for data that comes later (the demo's)
 
 
 def with_data_shapes(options: SourceOptions, data: DataSpec | None) -> SourceOptions:
@@ -105,14 +106,10 @@ def demo_parity(parity: ParityConfig, demo: DemoModel) -> ParityConfig:
     """The demo's held-out split and labels, unless the user gave validation data of their own."""
     if parity.validation is not None:
         return parity
-    return ParityConfig(
-        validation=DataSpec(str(demo.validation)),
+    return replace(
+        parity,
+        validation=DataSpec(str(demo.validation), parity.validation_samples),
         labels=demo.labels,
-        class_output=parity.class_output,
-        threshold_overrides=parity.threshold_overrides,
-        bench=parity.bench,
-        metrics=parity.metrics,
-        state=parity.state,
     )
 
 

@@ -1,4 +1,4 @@
-"""A progress bar with ETA for long passes over data (validation), on stderr for people only.
+"""A progress bar with ETA for long passes over data (validation, calibration), on stderr for people only.
 
 Shown when stderr is a terminal, not in CI (the CI variable that GitHub Actions, GitLab and most runners set),
 and not when quiet (`--quiet`, or EDGEX_QUIET=1): one function, enabled(), decides.
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from functools import cache
 from typing import TYPE_CHECKING, Protocol
 
@@ -28,7 +28,7 @@ def enabled() -> bool:
 
 
 class Advance(Protocol):
-    def __call__(self, samples: int) -> None: ...
+    def __call__(self, samples: int, total: int | None = None) -> None: ...
 
 
 @cache
@@ -44,7 +44,7 @@ def stderr_console() -> Console:
 def progress(description: str, total: int | None) -> Iterator[Advance]:
     """Yields advance(samples); a no-op unless enabled(). Transient: the bar is gone once the pass is done."""
     if not enabled():
-        yield lambda samples: None
+        yield lambda samples, total=None: None
         return
     from rich.progress import (
         BarColumn,
@@ -65,4 +65,22 @@ def progress(description: str, total: int | None) -> Iterator[Advance]:
     )
     with Progress(*columns, console=stderr_console(), transient=True) as bar:
         task = bar.add_task(description, total=total)
-        yield lambda samples: bar.advance(task, samples)
+        yield lambda samples, total=None: bar.update(task, advance=samples, total=total)  # None: total unchanged
+
+
+@contextmanager
+def reported(description: str) -> Iterator[Callable[[int, int], None]]:
+    """A bar for work in a worker that says how far it got (workers.report_progress): yields update(done, total).
+    The bar appears with the first report, so a step that reports nothing (no calibration) shows none."""
+    with ExitStack() as stack:
+        advance: Advance | None = None
+        shown = 0
+
+        def update(done: int, total: int) -> None:
+            nonlocal advance, shown
+            if advance is None:
+                advance = stack.enter_context(progress(description, total))
+            advance(done - shown, total)
+            shown = done
+
+        yield update

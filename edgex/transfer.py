@@ -73,3 +73,15 @@ def worth_sharing(value: Any) -> bool:
     if not all(isinstance(array, np.ndarray) and array.size and not array.dtype.hasobject for array in value.values()):
         return False
     return bool(sum(array.nbytes for array in value.values()) >= SHARE_MIN_BYTES)
+
+
+class FileArrays(dict[str, np.ndarray]):
+    """Arrays kept in .npy files and memory-mapped wherever they are unpickled: a calibration set crosses to a
+    converter worker as file names, and only the samples a converter is reading are in memory (page cache)."""
+
+    def __init__(self, paths: Mapping[str, str]) -> None:
+        super().__init__({name: np.load(path, mmap_mode="c", allow_pickle=False) for name, path in paths.items()})
+        self.paths = dict(paths)
+
+    def __reduce__(self) -> tuple[type[FileArrays], tuple[dict[str, str]]]:
+        return FileArrays, (self.paths,)

@@ -27,6 +27,7 @@ import tempfile
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -105,7 +106,25 @@ def die_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="edgex-parent-watch", daemon=True).start()
 
 
+_PROGRESS_SECONDS = 0.25  # at most this often a worker tells the parent how far a long step got
+_progress_channel: Any = None  # in a worker: its connection to the parent, for report_progress
+_progress_sent = 0.0
+
+
+def report_progress(done: int, total: int) -> None:
+    """Called by code running in a worker (a converter's calibration loop): the parent's progress bar follows.
+    Throttled; a no-op outside a worker."""
+    global _progress_sent
+    now = time.monotonic()
+    if _progress_channel is None or (done < total and now - _progress_sent < _PROGRESS_SECONDS):
+        return
+    _progress_sent = now
+    _progress_channel.send(("progress", (done, total), None))
+
+
 def _child_main(conn: Any, kind: str, threads: int | None, parent_pid: int | None = None) -> None:
+    global _progress_channel
+    _progress_channel = conn
     if parent_pid:
         die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and ends us
@@ -221,14 +240,18 @@ class Worker:
         what: str,
         failure: type[EdgexError] = InternalError,
         timeout: float | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
         **kwargs: Any,
     ) -> Any:
         """Run `target(*args, **kwargs)` in the worker.
 
         `what` names the step in error messages; unexpected exceptions, crashes and timeouts become `failure`.
-        EdgexErrors raised in the worker arrive unchanged.
+        EdgexErrors raised in the worker arrive unchanged. `on_progress(done, total)` gets what the target reports
+        with report_progress.
         """
-        return self.submit(target, *args, what=what, failure=failure, timeout=timeout, **kwargs).result()
+        return self.submit(
+            target, *args, what=what, failure=failure, timeout=timeout, on_progress=on_progress, **kwargs
+        ).result()
 
     def submit(
         self,
@@ -237,6 +260,7 @@ class Worker:
         what: str,
         failure: type[EdgexError] = InternalError,
         timeout: float | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
         **kwargs: Any,
     ) -> Pending:
         """Start `target(*args, **kwargs)` in the worker and return at once: work in two workers overlaps.
@@ -248,7 +272,7 @@ class Worker:
         timeout = self.timeout if timeout is None else timeout
         self._conn.send((target, tuple(self._shared(a) for a in args), {k: self._shared(v) for k, v in kwargs.items()}))
         deadline = None if timeout is None else time.monotonic() + timeout
-        return Pending(self, what, failure, timeout, deadline)
+        return Pending(self, what, failure, timeout, deadline, on_progress)
 
     def _shared(self, value: Any) -> Any:
         """Large dicts of arrays go through the transfer file (the previous call is done: one at a time)."""
@@ -261,18 +285,23 @@ class Worker:
 
     def _receive(self, pending: Pending) -> Any:
         what, failure = pending.what, pending.failure
-        while not self._conn.poll(_POLL_SECONDS):
-            if not self.alive and not self._conn.poll(0):
-                raise self._crash_error(what, failure)
-            if pending.deadline is not None and time.monotonic() > pending.deadline:
-                self.kill()
-                raise failure(
-                    f"{what} timed out after {pending.timeout:g} s", hint="raise --timeout if the model is large"
-                )
-        try:
-            status, payload, worker_traceback = self._conn.recv()
-        except (EOFError, OSError):
-            raise self._crash_error(what, failure) from None
+        while True:
+            while not self._conn.poll(_POLL_SECONDS):
+                if not self.alive and not self._conn.poll(0):
+                    raise self._crash_error(what, failure)
+                if pending.deadline is not None and time.monotonic() > pending.deadline:
+                    self.kill()
+                    raise failure(
+                        f"{what} timed out after {pending.timeout:g} s", hint="raise --timeout if the model is large"
+                    )
+            try:
+                status, payload, worker_traceback = self._conn.recv()
+            except (EOFError, OSError):
+                raise self._crash_error(what, failure) from None
+            if status != "progress":
+                break
+            if pending.on_progress is not None:
+                pending.on_progress(*payload)
         if status == "ok":
             return payload
         if isinstance(payload, EdgexError):
@@ -353,6 +382,7 @@ class Pending:
     failure: type[EdgexError]
     timeout: float | None
     deadline: float | None
+    on_progress: Callable[[int, int], None] | None = None
 
     def result(self) -> Any:
         return self.worker._receive(self)

@@ -4,11 +4,14 @@ and the progress bar shows on a terminal only."""
 from __future__ import annotations
 
 import os
+import pickle
 import pty
 import select
 import subprocess
 import sys
 import tracemalloc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +19,7 @@ import pytest
 
 from edgex.data.inputs import InputSet
 from edgex.data.providers import DataSpec, check_up_front, open_stream
-from edgex.data.stream import DEFAULT_BATCH
+from edgex.data.stream import DEFAULT_BATCH, CompressedMember
 from edgex.parity.compare import StreamComparison
 from edgex.parity.metrics import ERROR_BINS_PER_DECADE, ERROR_LOG10_HIGH, ERROR_LOG10_LOW, VALUE_SAMPLE_SIZE
 from edgex.parity.thresholds import Thresholds
@@ -144,8 +147,10 @@ def _peak_bytes_streaming(path: Path, signature: ModelSignature) -> tuple[int, d
         tracemalloc.stop()
 
 
-def test_memory_does_not_grow_with_the_number_of_samples(tmp_path: Path) -> None:
-    """4x the samples, same peak: .npz members are memory-mapped, values checked and metrics summed per batch."""
+@pytest.mark.parametrize("save", [np.savez, np.savez_compressed], ids=["npz", "npz_compressed"])
+def test_memory_does_not_grow_with_the_number_of_samples(tmp_path: Path, save: Callable[..., None]) -> None:
+    """4x the samples, same peak: .npz members are memory-mapped (compressed ones inflated a batch at a time),
+    values checked and metrics summed per batch."""
     classes = 1000
     signature = ModelSignature(
         inputs=tuple(TensorSpec(name, (None, classes), "float32") for name in ("reference", "exported")), outputs=()
@@ -156,13 +161,20 @@ def test_memory_does_not_grow_with_the_number_of_samples(tmp_path: Path) -> None
         reference = rng.random((count, classes), dtype=np.float32)
         labels = reference.argmax(axis=1)
         path = tmp_path / f"outputs_{count}.npz"
-        np.savez(path, reference=reference, exported=reference + np.float32(1e-3), labels=labels)
+        save(path, reference=reference, exported=reference + np.float32(1e-3), labels=labels)
         del reference
         peaks[count], figures = _peak_bytes_streaming(path, signature)
         assert figures["accuracy"] == 100.0  # labels streamed beside their samples
     large_file = 8000 * classes * 4 * 2
     assert peaks[8000] <= 1.2 * peaks[2000], peaks
     assert peaks[8000] < large_file / 4, peaks  # far below the data: nothing holds the whole set
+    tracemalloc.start()  # calibration: spooled to files a batch at a time, not loaded
+    try:
+        spooled = open_stream(DataSpec(str(path)), signature, "calibration").spool(tmp_path / "spool")
+        assert tracemalloc.get_traced_memory()[1] < large_file / 4
+    finally:
+        tracemalloc.stop()
+    assert float(spooled.arrays["exported"][-1].sum()) > 0 and len(spooled) == 8000
 
 
 def test_the_bar_is_for_people_only(monkeypatch) -> None:
@@ -178,7 +190,9 @@ def test_the_bar_is_for_people_only(monkeypatch) -> None:
 
 
 @pytest.mark.parametrize("source", ["folder", "generator", "npz_compressed"])
-def test_every_source_streams_the_samples_a_whole_load_gives(tmp_path: Path, source: str) -> None:
+def test_every_source_streams_the_samples_a_whole_load_gives(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, source: str
+) -> None:
     """Batches of 4 (a short last one), with a reproducible cap: the same samples, labels and fingerprint as the
     all-in-memory InputSet and its subset."""
     from PIL import Image
@@ -213,3 +227,51 @@ def test_every_source_streams_the_samples_a_whole_load_gives(tmp_path: Path, sou
         if expected.labels is not None:
             assert np.concatenate([b.labels for b in batches]).tolist() == expected.labels.tolist()
         assert stream.fingerprint() == expected.fingerprint() and stream.origin == expected.origin
+        # calibration: spooled to .npy files, memory-mapped, and sent to converter workers as file names
+        spooled = open_stream(DataSpec(spec, samples=samples), signature, "validation").spool(
+            tmp_path_factory.mktemp("spool")
+        )
+        np.testing.assert_array_equal(spooled.arrays["image"], expected.arrays["image"])
+        assert spooled.fingerprint() == expected.fingerprint() and len(spooled) == len(expected)
+        assert len(pickle.dumps(spooled.arrays)) < 1000
+        np.testing.assert_array_equal(pickle.loads(pickle.dumps(spooled.arrays))["image"], expected.arrays["image"])
+
+
+def test_calibration_progress_reaches_the_parent_from_the_converter(tmp_path: Path, monkeypatch) -> None:
+    """int8 TFLite of the demo: the spooled calibration set reaches TFLiteConverter's representative dataset in the
+    worker, which reports every sample it hands over; the parent's bar gets them."""
+    import edgex
+    from edgex import exporting
+
+    seen: list[tuple[str, int, int]] = []
+
+    @contextmanager
+    def recording(description: str) -> Iterator[Callable[[int, int], None]]:
+        yield lambda done, total: seen.append((description, done, total))
+
+    monkeypatch.setattr(exporting, "reported", recording)
+    report = edgex.export("demo", to="tflite", quantize="int8", out=tmp_path, runs=0, calibration_samples=150)
+    assert report.passed, report.rows
+    assert seen and seen[-1] == ("calibrating tflite int8", 150, 150), seen
+    assert report.calibration is not None and report.calibration.samples == 150
+
+
+def test_a_compressed_npz_streams_the_samples_np_load_gives(tmp_path: Path) -> None:
+    """Large compressed members are read a batch at a time, also for a drawn subset (rows far apart) and when a
+    second pass starts the member again."""
+    rng = np.random.default_rng(3)
+    images = rng.normal(size=(1500, 16, 16, 3)).astype(np.float32)  # 4.6 MB: above the read-whole size
+    path = tmp_path / "val.npz"
+    np.savez_compressed(path, image=images, labels=np.arange(1500) % 7)
+    signature = ModelSignature(inputs=(TensorSpec("image", (None, 16, 16, 3), "float32"),), outputs=())
+    check_up_front(DataSpec(str(path)), "validation")
+    for samples in (None, 300):
+        stream = open_stream(DataSpec(str(path), samples=samples), signature, "validation")
+        expected = InputSet({"image": images}, origin=str(path), labels=np.arange(1500) % 7).subset(samples)
+        for _ in range(2):  # the second pass reads the member from its start again
+            batches = list(stream.batches())
+            streamed = np.concatenate([b.arrays["image"] for b in batches])
+            np.testing.assert_array_equal(streamed, expected.arrays["image"])
+            assert np.concatenate([b.labels for b in batches]).tolist() == expected.labels.tolist()
+        assert stream.fingerprint() == expected.fingerprint()
+    assert isinstance(open_stream(DataSpec(str(path)), signature, "validation").arrays["image"], CompressedMember)

@@ -49,3 +49,17 @@ def test_kept_objects_stay_in_the_worker() -> None:
         assert worker.call("tests.worker_targets:bump", handle, what="bump") == 2
     finally:
         worker.close()
+
+
+def test_progress_reaches_the_parent_throttled_and_complete() -> None:
+    worker = Worker("litert")
+    seen: list[tuple[int, int]] = []
+    try:
+        done = worker.call("tests.worker_targets:count_up", 60, what="count", on_progress=lambda *r: seen.append(r))
+        assert done == 60
+        assert seen[-1] == (60, 60), "the last step always arrives"
+        assert 1 < len(seen) < 20, f"throttled, yet seen while running: {seen}"
+        assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+        assert worker.call("tests.worker_targets:add", 2, 3, what="adding") == 5  # no report left in the pipe
+    finally:
+        worker.close()

@@ -51,10 +51,15 @@ class InputSet:
         return hashes
 
     def fingerprint(self) -> str:
+        """sha256 over names and values, read a chunk at a time (memory-mapped sets stay out of memory)."""
         digest = hashlib.sha256()
         for name in sorted(self.arrays):
             digest.update(name.encode())
-            digest.update(np.ascontiguousarray(self.arrays[name]).tobytes())
+            array = self.arrays[name]
+            rows = range(0, len(array), CHECK_CHUNK) if np.ndim(array) else range(1)
+            for start in rows:
+                chunk = array[start : start + CHECK_CHUNK] if np.ndim(array) else array
+                digest.update(np.ascontiguousarray(chunk).tobytes())
         return digest.hexdigest()
 
 

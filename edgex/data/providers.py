@@ -70,7 +70,8 @@ def short_reason(exc: BaseException) -> str:
 
 
 def load_inputs(data: DataSpec, signature: ModelSignature, purpose: str, labels_path: Path | None = None) -> InputSet:
-    """Every sample in memory (calibration ships its set to the converter); validation streams: see open_stream."""
+    """Every sample in memory (layer debugging); calibration spools to files and validation streams: see
+    open_stream."""
     return open_stream(data, signature, purpose, labels_path).materialize()
 
 

@@ -22,6 +22,7 @@ import numpy as np
 from edgex.data.inputs import InputSet, conform
 from edgex.errors import UsageError
 from edgex.specs import ModelSignature
+from edgex.transfer import SHARE_MIN_BYTES, FileArrays
 
 DEFAULT_BATCH = 64  # samples per worker call: the reference runners' own chunk, so outputs match a whole-set run
 _ZIP_LOCAL_HEADER = 30  # bytes before the member's name in a zip local file header
@@ -141,8 +142,34 @@ class DataStream:
         return InputSet(arrays, origin=self.origin, labels=labels, notes=list(self.notes))
 
     def materialize(self) -> InputSet:
-        """Every sample in memory: calibration ships its whole set to the converter."""
+        """Every sample in memory (layer debugging, API callers that want arrays)."""
         return self.head(len(self))
+
+    def spool(self, folder: Path, advance: Callable[[int], None] = lambda samples: None) -> InputSet:
+        """Every sample written a batch at a time into .npy files in `folder`, then memory-mapped: a calibration set
+        of any size costs one batch of memory here, and crosses to converter workers as file names (FileArrays)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        stores: dict[str, np.memmap] = {}
+        paths: dict[str, str] = {}
+        for batch in self.batches():
+            for name, array in batch.arrays.items():
+                if name not in stores:
+                    paths[name] = str(folder / f"{len(paths)}.npy")  # input names may hold '/' or ':'
+                    shape = (len(self), *array.shape[1:])
+                    stores[name] = np.lib.format.open_memmap(paths[name], mode="w+", dtype=array.dtype, shape=shape)
+                rows = stores[name][batch.start : batch.start + len(array)]
+                if rows.shape != array.shape:
+                    raise DataError(
+                        f"{self._where()}: input '{name}' has samples of shape {'x'.join(map(str, array.shape[1:]))} "
+                        f"and {'x'.join(map(str, rows.shape[1:]))}",
+                        hint="give every sample of an input the same shape",
+                    )
+                rows[...] = array
+            advance(len(next(iter(batch.arrays.values()))))
+        for store in stores.values():
+            store.flush()
+        stores.clear()
+        return InputSet(FileArrays(paths), origin=self.origin, labels=self.labels, notes=list(self.notes))
 
     def fingerprint(self) -> str:
         """InputSet.fingerprint of the same samples, a batch at a time (one pass per input)."""
@@ -260,16 +287,68 @@ def open_npy(path: Path) -> np.ndarray:
 
 
 def open_npz(path: Path) -> dict[str, np.ndarray]:
-    """Every member of an .npz: memory-mapped when stored uncompressed (np.savez), else read once (np.savez_compressed
-    members cannot be mapped: a compressed set is held in memory, say so in the docs)."""
-    arrays = {}
+    """Every member of an .npz: memory-mapped when stored uncompressed (np.savez); large compressed members
+    (np.savez_compressed) decompressed a batch at a time as passes read them; small ones read once."""
+    arrays: dict[str, Any] = {}
     with zipfile.ZipFile(path) as archive, np.load(path, allow_pickle=False) as stored:
         members = {info.filename: info for info in archive.infolist()}
         for key in stored.files:
             info = members.get(f"{key}.npy")
-            mapped = _mapped_member(path, info) if info is not None else None
-            arrays[key] = mapped if mapped is not None else stored[key]
+            lazy: Any = None
+            if info is not None:
+                lazy = _mapped_member(path, info)
+                lazy = CompressedMember.open(path, info) if lazy is None else lazy
+            arrays[key] = lazy if lazy is not None else stored[key]
     return arrays
+
+
+class CompressedMember:
+    """The rows of a compressed .npz member, inflated front to back as a pass asks for them: np.load would inflate
+    the whole array. Reading backwards starts the member again (zipfile's seek); one pass reads it once."""
+
+    def __init__(self, path: Path, member: str, data_offset: int, shape: tuple[int, ...], dtype: np.dtype) -> None:
+        self.path, self.member, self.data_offset = path, member, data_offset
+        self.shape, self.dtype, self.ndim = shape, dtype, len(shape)
+        self.size = int(np.prod(shape))
+        self.nbytes = self.size * dtype.itemsize
+        self._row_bytes = int(np.prod(shape[1:])) * dtype.itemsize
+        self._file: Any = None
+        self._lock = threading.Lock()  # the prefetch thread and the caller never read at once, but be sure
+
+    @classmethod
+    def open(cls, path: Path, info: zipfile.ZipInfo) -> CompressedMember | None:
+        """None where reading it whole is as good: small, 0-d, Fortran-ordered or object members."""
+        if info.file_size < SHARE_MIN_BYTES:
+            return None
+        with zipfile.ZipFile(path) as archive, archive.open(info) as file:
+            version = np.lib.format.read_magic(file)
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, fortran_order, dtype = read(file)
+            offset = file.tell()
+        if fortran_order or dtype.hasobject or not shape or 0 in shape:
+            return None
+        return cls(path, info.filename, offset, shape, dtype)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self[:] if dtype is None else self[:].astype(dtype)
+
+    def __getitem__(self, key: slice | np.ndarray) -> np.ndarray:
+        if isinstance(key, slice) and key.step in (None, 1):
+            start, stop, _ = key.indices(len(self))
+            return self._rows(start, max(start, stop))
+        positions = np.arange(len(self))[key]
+        return np.stack([self._rows(int(p), int(p) + 1)[0] for p in positions]) if len(positions) else self._rows(0, 0)
+
+    def _rows(self, start: int, stop: int) -> np.ndarray:
+        with self._lock:
+            if self._file is None:
+                self._file = zipfile.ZipFile(self.path).open(self.member)  # noqa: SIM115 - open while the set is in use
+            self._file.seek(self.data_offset + start * self._row_bytes)
+            data = self._file.read((stop - start) * self._row_bytes)
+        return np.frombuffer(data, dtype=self.dtype).reshape((stop - start, *self.shape[1:]))
 
 
 def _mapped_member(path: Path, info: zipfile.ZipInfo) -> np.ndarray | None:

@@ -18,7 +18,7 @@ from edgex.artifacts import temp_prefix
 from edgex.errors import ConversionError, UsageError
 from edgex.exporters import ConversionRequest, ExportOptions, align_calibration
 from edgex.quantize.recipes import Recipe
-from edgex.workers import short_message
+from edgex.workers import report_progress, short_message
 
 
 def check_options(recipe: Recipe, options: ExportOptions) -> None:
@@ -47,6 +47,7 @@ def _batches(request: ConversionRequest, model_path: Path) -> Iterator[dict[str,
     count = len(next(iter(calibration.values())))
     for start in range(0, count - batch + 1, batch):
         yield {name: calibration[name][start : start + batch].astype(dtypes[name]) for name in dtypes}
+        report_progress(start + batch, count)
 
 
 def _static_int8(prepared: Path, output: Path, request: ConversionRequest) -> str:

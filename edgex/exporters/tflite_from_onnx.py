@@ -149,7 +149,7 @@ def _quantize_saved_model(folder: Path, request: ConversionRequest, calibration:
     batch = request.options.batch_size or 1
     feed = {}
     for signature_name, name in zip(signature_names, names, strict=True):
-        data = calibration[name].astype(np.float32)
+        data = np.asarray(calibration[name], dtype=np.float32)  # float32 spooled sets stay memory-mapped: no copy
         if data.ndim == 4 and tuple(specs[signature_name].shape[1:]) != data.shape[1:]:
             data = data.transpose(NCHW_TO_NHWC)  # --channels-last-io: the SavedModel takes NHWC
         feed[signature_name] = data

@@ -12,7 +12,7 @@ from edgex.errors import ConversionError, UsageError
 from edgex.exporters import ConversionOutcome, ConversionRequest, Converter, ExportOptions
 from edgex.quantize.recipes import Recipe
 from edgex.registry import Registry
-from edgex.workers import short_message
+from edgex.workers import report_progress, short_message
 
 
 def _check_options(recipe: Recipe, options: ExportOptions) -> None:
@@ -79,6 +79,7 @@ def _representative(calibration: dict[str, np.ndarray], batch: int) -> Iterator[
     count = len(next(iter(calibration.values())))
     for start in range(0, count - batch + 1, batch):
         yield {name: array[start : start + batch] for name, array in calibration.items()}
+        report_progress(start + batch, count)
 
 
 def io_dtype_for(recipe: Recipe, requested: str | None) -> str | None:

@@ -14,6 +14,7 @@ import numpy as np
 from edgex.errors import UsageError
 from edgex.exporters import align_calibration
 from edgex.quantize.recipes import Recipe
+from edgex.workers import report_progress
 
 
 def quantize_pt2e(
@@ -41,10 +42,12 @@ def quantize_pt2e(
             aligned = align_calibration(calibration, input_names)
             if not aligned:
                 raise UsageError(f"--quantize {recipe.name} needs calibration data", hint="pass --calib")
-            for index in range(len(next(iter(aligned.values())))):
+            count = len(next(iter(aligned.values())))
+            for index in range(count):
                 sample = [
                     prepare_sample(torch.from_numpy(aligned[name][index : index + 1]).to(example.dtype))
                     for name, example in zip(input_names, examples, strict=True)
                 ]
                 prepared(*sample)
+                report_progress(index + 1, count)
     return convert_pt2e(prepared, fold_quantize=fold_quantize)
