@@ -75,12 +75,78 @@ def worth_sharing(value: Any) -> bool:
     return bool(sum(array.nbytes for array in value.values()) >= SHARE_MIN_BYTES)
 
 
-class FileArrays(dict[str, np.ndarray]):
-    """Arrays kept in .npy files and memory-mapped wherever they are unpickled: a calibration set crosses to a
-    converter worker as file names, and only the samples a converter is reading are in memory (page cache)."""
+class NpyRows:
+    """An .npy file read a few rows at a time with pread: a calibration loop holds the rows it is feeding, and no
+    memory mapping keeps every page it has read counted in its process's RSS."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        with open(path, "rb") as file:
+            version = np.lib.format.read_magic(file)
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, fortran_order, dtype = read(file)
+            self.offset = file.tell()
+        if fortran_order or dtype.hasobject or not shape:
+            raise ValueError(f"{path}: NpyRows reads C-ordered numeric arrays with a sample axis")
+        self.shape: tuple[int, ...] = shape
+        self.dtype: np.dtype = dtype
+        self.ndim = len(shape)
+        self.size = int(np.prod(shape))
+        self.nbytes = self.size * dtype.itemsize
+        self._row_bytes = int(np.prod(shape[1:])) * dtype.itemsize
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        whole = self[:]
+        return whole if dtype is None else whole.astype(dtype)
+
+    def __getitem__(self, key: int | slice | np.ndarray) -> np.ndarray:
+        if isinstance(key, int | np.integer):
+            index = int(key) + (len(self) if key < 0 else 0)
+            if not 0 <= index < len(self):
+                raise IndexError(f"row {key} of {len(self)}")
+            row: np.ndarray = self._rows(index, index + 1)[0]
+            return row
+        if isinstance(key, slice) and key.step in (None, 1):
+            start, stop, _ = key.indices(len(self))
+            return self._rows(start, max(start, stop))
+        positions = np.arange(len(self))[key]
+        return np.stack([self._rows(int(p), int(p) + 1)[0] for p in positions]) if len(positions) else self._rows(0, 0)
+
+    def _rows(self, start: int, stop: int) -> np.ndarray:
+        buffer = bytearray((stop - start) * self._row_bytes)  # writable: torch.from_numpy takes it without a warning
+        with open(self.path, "rb") as file:
+            file.seek(self.offset + start * self._row_bytes)
+            file.readinto(buffer)
+        return np.frombuffer(buffer, dtype=self.dtype).reshape((stop - start, *self.shape[1:]))
+
+
+class NpyWriter:
+    """Writes an .npy file a batch of rows at a time, with plain file writes (a mapping would keep the pages)."""
+
+    def __init__(self, path: str, dtype: np.dtype, shape: tuple[int, ...]) -> None:
+        self.path = path
+        self._row_bytes = int(np.prod(shape[1:])) * dtype.itemsize
+        header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape}
+        with open(path, "wb") as file:
+            np.lib.format.write_array_header_2_0(file, header)
+            self._offset = file.tell()
+            file.truncate(self._offset + shape[0] * self._row_bytes)
+
+    def write(self, start: int, rows: np.ndarray) -> None:
+        with open(self.path, "r+b") as file:
+            file.seek(self._offset + start * self._row_bytes)
+            file.write(np.ascontiguousarray(rows).reshape(-1).view(np.uint8).data)
+
+
+class FileArrays(dict[str, Any]):
+    """Arrays kept in .npy files, read a few rows at a time (NpyRows) wherever they are: a calibration set crosses
+    to a converter worker as file names, and neither side holds more of it than the rows in use."""
 
     def __init__(self, paths: Mapping[str, str]) -> None:
-        super().__init__({name: np.load(path, mmap_mode="c", allow_pickle=False) for name, path in paths.items()})
+        super().__init__({name: NpyRows(path) for name, path in paths.items()})
         self.paths = dict(paths)
 
     def __reduce__(self) -> tuple[type[FileArrays], tuple[dict[str, str]]]:

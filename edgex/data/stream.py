@@ -22,7 +22,7 @@ import numpy as np
 from edgex.data.inputs import InputSet, conform
 from edgex.errors import UsageError
 from edgex.specs import ModelSignature
-from edgex.transfer import SHARE_MIN_BYTES, FileArrays
+from edgex.transfer import SHARE_MIN_BYTES, FileArrays, NpyWriter
 
 DEFAULT_BATCH = 64  # samples per worker call: the reference runners' own chunk, so outputs match a whole-set run
 _ZIP_LOCAL_HEADER = 30  # bytes before the member's name in a zip local file header
@@ -149,26 +149,23 @@ class DataStream:
         """Every sample written a batch at a time into .npy files in `folder`, then memory-mapped: a calibration set
         of any size costs one batch of memory here, and crosses to converter workers as file names (FileArrays)."""
         folder.mkdir(parents=True, exist_ok=True)
-        stores: dict[str, np.memmap] = {}
+        writers: dict[str, NpyWriter] = {}
         paths: dict[str, str] = {}
+        shapes: dict[str, tuple[int, ...]] = {}
         for batch in self.batches():
             for name, array in batch.arrays.items():
-                if name not in stores:
+                if name not in writers:
                     paths[name] = str(folder / f"{len(paths)}.npy")  # input names may hold '/' or ':'
-                    shape = (len(self), *array.shape[1:])
-                    stores[name] = np.lib.format.open_memmap(paths[name], mode="w+", dtype=array.dtype, shape=shape)
-                rows = stores[name][batch.start : batch.start + len(array)]
-                if rows.shape != array.shape:
+                    shapes[name] = array.shape[1:]
+                    writers[name] = NpyWriter(paths[name], array.dtype, (len(self), *array.shape[1:]))
+                if array.shape[1:] != shapes[name]:
                     raise DataError(
                         f"{self._where()}: input '{name}' has samples of shape {'x'.join(map(str, array.shape[1:]))} "
-                        f"and {'x'.join(map(str, rows.shape[1:]))}",
+                        f"and {'x'.join(map(str, shapes[name]))}",
                         hint="give every sample of an input the same shape",
                     )
-                rows[...] = array
+                writers[name].write(batch.start, array)
             advance(len(next(iter(batch.arrays.values()))))
-        for store in stores.values():
-            store.flush()
-        stores.clear()
         return InputSet(FileArrays(paths), origin=self.origin, labels=self.labels, notes=list(self.notes))
 
     def fingerprint(self) -> str:

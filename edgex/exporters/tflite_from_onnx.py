@@ -21,6 +21,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -136,6 +137,21 @@ def _run(request: ConversionRequest) -> tuple[Path, list[Repair]]:
     return _RUNS[digest]
 
 
+class _SavedModelRows:
+    """Calibration rows as the SavedModel takes them, made a batch at a time (the set is never copied whole):
+    float32, and NHWC under --channels-last-io."""
+
+    def __init__(self, rows: Any, nhwc: bool) -> None:
+        self.rows, self.nhwc = rows, nhwc
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, key: slice) -> np.ndarray:
+        part = np.asarray(self.rows[key], dtype=np.float32)
+        return part.transpose(NCHW_TO_NHWC) if self.nhwc else part
+
+
 def _quantize_saved_model(folder: Path, request: ConversionRequest, calibration: dict[str, np.ndarray]) -> str:
     """An integer recipe applied to onnx2tf's SavedModel, calibrated in the layout of its inputs."""
     import tensorflow as tf
@@ -147,12 +163,11 @@ def _quantize_saved_model(folder: Path, request: ConversionRequest, calibration:
     names = list(calibration)  # graph input order (align_calibration keyed them by the source's names)
     signature_names = [name for name in names if name in specs] if set(names) <= set(specs) else list(specs)
     batch = request.options.batch_size or 1
-    feed = {}
+    feed: dict[str, Any] = {}  # rows made per batch: Calibrated slices them like arrays
     for signature_name, name in zip(signature_names, names, strict=True):
-        data = np.asarray(calibration[name], dtype=np.float32)  # float32 spooled sets stay memory-mapped: no copy
-        if data.ndim == 4 and tuple(specs[signature_name].shape[1:]) != data.shape[1:]:
-            data = data.transpose(NCHW_TO_NHWC)  # --channels-last-io: the SavedModel takes NHWC
-        feed[signature_name] = data
+        rows = calibration[name]
+        nhwc = len(rows.shape) == 4 and tuple(specs[signature_name].shape[1:]) != tuple(rows.shape[1:])
+        feed[signature_name] = _SavedModelRows(rows, nhwc)
     converter = tf.lite.TFLiteConverter.from_saved_model(str(folder))
     io_dtype = io_dtype_for(request.mode, request.options.io_dtype)
     RECIPE_BUILDERS[request.mode.name](converter, Calibrated(feed, io_dtype, batch))
