@@ -230,6 +230,7 @@ def run_export(config: ExportConfig, on_step: Callable[[str], None] = lambda _: 
         shapes = _data_shapes(calibration or validation, config.export_options.batch_size, info.signature)
         rows = [_export_one(pool, job, ref, calibration, shapes, config, session, on_step) for job in jobs]
         flag_slower_than_float(rows)
+        calibration_info = describe_data(calibration)  # while its spooled files exist (the pool's temp folder)
         versions = collect_versions(pool, converter_kinds)
         versions.update(reference.versions())
         if session is not None:
@@ -238,7 +239,7 @@ def run_export(config: ExportConfig, on_step: Callable[[str], None] = lambda _: 
         command="export",
         source=describe_source(ref, info),
         rows=rows,
-        calibration=describe_data(calibration),
+        calibration=calibration_info,
         validation=describe_data(validation),
         versions=versions,
         notes=notes,
