@@ -1,9 +1,12 @@
-"""Large arrays reach a worker through a file both processes map, not through its socket (issue 14).
+"""Large arrays reach a worker through files, not through its socket (issue 14).
 
-Sending a 64-image batch (38 MB) by pickle costs four copies and a blocking socket write per worker, paid on the
-critical path of every validation batch. Here the parent writes the arrays once into the worker's transfer file
-(page cache) and sends a small descriptor; the worker maps the file copy-on-write and gets plain arrays over the
-same pages. One call at a time per worker (Worker.submit's rule) is what lets each call reuse the file.
+Validation batches: sending a 64-image batch (38 MB) by pickle costs four copies and a blocking socket write per
+worker, paid on the critical path of every batch. Here the parent writes the arrays once into the worker's transfer
+file (page cache) and sends a small descriptor (SharedArrays); the worker maps the file copy-on-write and gets plain
+arrays over the same pages. One call at a time per worker (Worker.submit's rule) lets each call reuse the file.
+
+Calibration sets: spooled to .npy files (NpyWriter) and handed around as FileArrays, which pickle as file names and
+read a few rows at a time (NpyRows), so neither the CLI nor the converter holds the set.
 """
 
 from __future__ import annotations
@@ -76,8 +79,8 @@ def worth_sharing(value: Any) -> bool:
 
 
 class NpyRows:
-    """An .npy file read a few rows at a time with pread: a calibration loop holds the rows it is feeding, and no
-    memory mapping keeps every page it has read counted in its process's RSS."""
+    """An .npy file read a few rows at a time with plain reads: a calibration loop holds the rows it is feeding,
+    and no memory mapping keeps every page it has read counted in its process's RSS."""
 
     def __init__(self, path: str) -> None:
         self.path = path
