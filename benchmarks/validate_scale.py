@@ -28,8 +28,14 @@ from benchmarks.int8_planted import replace_section  # noqa: E402
 START, END = "<!-- validate-scale:start -->", "<!-- validate-scale:end -->"
 POLL_SECONDS = 0.2
 # Measured with this script on main before streaming (f98c62a), load average 1.1 on 2 cores.
-CALIBRATION_BEFORE = "Before (ec69156, this script): 200 images TODO"
-BEFORE = "before streaming (f98c62a), 400 images: edgex 68 s and 7343 MB, bare 61 s and 1467 MB (1.11x, 5.0x)"
+CALIBRATION_BEFORE = (
+    "Before (ec69156, this script, same machine): 200 images 20 s and 1529 MB, 800 images 49 s and 2231 MB (1.46x)."
+)
+BEFORE = (
+    "before batches crossed to the workers through a transfer file (ec69156): 400 / 1600 / 4000 images "
+    "1.14x / 0.97x / 0.89x wall, 1.28x / 1.37x / 1.32x CPU; before streaming (f98c62a), 400 images: edgex 68 s and "
+    "7343 MB, bare 61 s and 1467 MB (1.11x, 5.0x)"
+)
 
 
 @dataclass(frozen=True)
@@ -155,8 +161,8 @@ def section(rows: list[tuple[int, Measured, Measured]], load: str, repeat: int) 
     ]
     for count, edgex, bare in rows:
         lines.append(
-            f"| {count} | {edgex.wall_s:.0f} s | {edgex.peak_rss_mb:.0f} MB | {edgex.cpu_s:.0f} s | "
-            f"{bare.wall_s:.0f} s | {bare.peak_rss_mb:.0f} MB | {bare.cpu_s:.0f} s | "
+            f"| {count} | {edgex.wall_s:.1f} s | {edgex.peak_rss_mb:.0f} MB | {edgex.cpu_s:.1f} s | "
+            f"{bare.wall_s:.1f} s | {bare.peak_rss_mb:.0f} MB | {bare.cpu_s:.1f} s | "
             f"{edgex.wall_s / bare.wall_s:.2f}x | {edgex.peak_rss_mb / bare.peak_rss_mb:.2f}x | "
             f"{edgex.cpu_s / bare.cpu_s:.2f}x |"
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -10,7 +11,18 @@ import numpy as np
 from edgex.errors import UsageError
 from edgex.specs import ModelSignature, TensorSpec
 
-CHECK_CHUNK = 256  # samples checked for NaN/Inf at a time
+CHUNK_BYTES = 1 << 20  # arrays too large to hold are read (hashed, checked) this much at a time
+
+
+def chunks(array: np.ndarray) -> Iterator[np.ndarray]:
+    """`array` in pieces of whole samples of about CHUNK_BYTES (a 0-d array whole): memory-mapped and spooled
+    sets are never read whole."""
+    if not np.ndim(array):
+        yield array
+        return
+    rows = max(1, CHUNK_BYTES // max(1, array.nbytes // max(1, len(array))))
+    for start in range(0, len(array), rows):
+        yield array[start : start + rows]
 
 
 @dataclass
@@ -55,11 +67,8 @@ class InputSet:
         digest = hashlib.sha256()
         for name in sorted(self.arrays):
             digest.update(name.encode())
-            array = self.arrays[name]
-            rows = range(0, len(array), CHECK_CHUNK) if np.ndim(array) else range(1)
-            for start in rows:
-                chunk = array[start : start + CHECK_CHUNK] if np.ndim(array) else array
-                digest.update(np.ascontiguousarray(chunk).tobytes())
+            for chunk in chunks(self.arrays[name]):
+                digest.update(np.ascontiguousarray(chunk).data)
         return digest.hexdigest()
 
 
@@ -100,9 +109,7 @@ def check_values(array: np.ndarray, origin: str) -> None:
         )
     if array.dtype.kind != "f" or not array.size:
         return
-    rows = range(0, len(array), CHECK_CHUNK) if array.ndim else range(1)
-    chunks = (array[start : start + CHECK_CHUNK] if array.ndim else array for start in rows)
-    bad = sum(int(np.count_nonzero(~np.isfinite(chunk))) for chunk in chunks)  # memory-mapped files: never read whole
+    bad = sum(int(np.count_nonzero(~np.isfinite(chunk))) for chunk in chunks(array))
     if bad:
         raise UsageError(
             f"{origin} has {bad} NaN/Inf value{'s' if bad != 1 else ''} of {array.size}",
