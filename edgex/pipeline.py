@@ -17,6 +17,7 @@ from edgex.demo import DemoModel, resolve_demo
 from edgex.results import DataInfo, SourceInfo
 from edgex.sources import SourceOptions, SourceRef
 from edgex.specs import ModelSignature, RunnerInfo
+from edgex.transfer import read_npy_header
 from edgex.workers import WorkerPool
 
 
@@ -81,9 +82,7 @@ def _array_headers(path: Path) -> list[tuple[str, tuple[int, ...], np.dtype]]:
     """(name, shape, dtype) of each input array in a .npy (name '') or .npz, from the headers alone (the data
     loader reads the arrays later; reading them here too would double the I/O of every export)."""
     def header(stream: Any) -> tuple[tuple[int, ...], np.dtype]:
-        version = np.lib.format.read_magic(stream)
-        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        shape, _, dtype = read(stream)
+        shape, _, dtype = read_npy_header(stream)
         return tuple(shape), dtype
 
     if path.suffix.lower() == ".npy":

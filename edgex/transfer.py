@@ -78,22 +78,20 @@ def worth_sharing(value: Any) -> bool:
     return bool(sum(array.nbytes for array in value.values()) >= SHARE_MIN_BYTES)
 
 
-class NpyRows:
-    """An .npy file read a few rows at a time with plain reads: a calibration loop holds the rows it is feeding,
-    and no memory mapping keeps every page it has read counted in its process's RSS."""
+def read_npy_header(file: Any) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """Shape, Fortran order and dtype from an open .npy stream, left at the first byte of the data."""
+    version = np.lib.format.read_magic(file)
+    read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, fortran_order, dtype = read(file)
+    return shape, fortran_order, dtype
 
-    def __init__(self, path: str) -> None:
-        self.path = path
-        with open(path, "rb") as file:
-            version = np.lib.format.read_magic(file)
-            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-            shape, fortran_order, dtype = read(file)
-            self.offset = file.tell()
-        if fortran_order or dtype.hasobject or not shape:
-            raise ValueError(f"{path}: NpyRows reads C-ordered numeric arrays with a sample axis")
-        self.shape: tuple[int, ...] = shape
-        self.dtype: np.dtype = dtype
-        self.ndim = len(shape)
+
+class LazyRows:
+    """An array-like on disk read a few rows at a time: len(), shape, dtype, slices, row indices and sorted index
+    arrays (what converters, hashing and streaming use) give ndarrays; np.asarray reads it whole."""
+
+    def __init__(self, shape: tuple[int, ...], dtype: np.dtype) -> None:
+        self.shape, self.dtype, self.ndim = shape, dtype, len(shape)
         self.size = int(np.prod(shape))
         self.nbytes = self.size * dtype.itemsize
         self._row_bytes = int(np.prod(shape[1:])) * dtype.itemsize
@@ -117,6 +115,23 @@ class NpyRows:
             return self._rows(start, max(start, stop))
         positions = np.arange(len(self))[key]
         return np.stack([self._rows(int(p), int(p) + 1)[0] for p in positions]) if len(positions) else self._rows(0, 0)
+
+    def _rows(self, start: int, stop: int) -> np.ndarray:
+        raise NotImplementedError
+
+
+class NpyRows(LazyRows):
+    """An .npy file read a few rows at a time with plain reads: a calibration loop holds the rows it is feeding,
+    and no memory mapping keeps every page it has read counted in its process's RSS."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        with open(path, "rb") as file:
+            shape, fortran_order, dtype = read_npy_header(file)
+            self.offset = file.tell()
+        if fortran_order or dtype.hasobject or not shape:
+            raise ValueError(f"{path}: NpyRows reads C-ordered numeric arrays with a sample axis")
+        super().__init__(shape, dtype)
 
     def _rows(self, start: int, stop: int) -> np.ndarray:
         buffer = bytearray((stop - start) * self._row_bytes)  # writable: torch.from_numpy takes it without a warning

@@ -22,7 +22,7 @@ import numpy as np
 from edgex.data.inputs import InputSet, conform
 from edgex.errors import UsageError
 from edgex.specs import ModelSignature
-from edgex.transfer import SHARE_MIN_BYTES, FileArrays, NpyWriter
+from edgex.transfer import SHARE_MIN_BYTES, FileArrays, LazyRows, NpyWriter, read_npy_header
 
 DEFAULT_BATCH = 64  # samples per worker call: the reference runners' own chunk, so outputs match a whole-set run
 _ZIP_LOCAL_HEADER = 30  # bytes before the member's name in a zip local file header
@@ -299,16 +299,13 @@ def open_npz(path: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
-class CompressedMember:
+class CompressedMember(LazyRows):
     """The rows of a compressed .npz member, inflated front to back as a pass asks for them: np.load would inflate
     the whole array. Reading backwards starts the member again (zipfile's seek); one pass reads it once."""
 
     def __init__(self, path: Path, member: str, data_offset: int, shape: tuple[int, ...], dtype: np.dtype) -> None:
+        super().__init__(shape, dtype)
         self.path, self.member, self.data_offset = path, member, data_offset
-        self.shape, self.dtype, self.ndim = shape, dtype, len(shape)
-        self.size = int(np.prod(shape))
-        self.nbytes = self.size * dtype.itemsize
-        self._row_bytes = int(np.prod(shape[1:])) * dtype.itemsize
         self._file: Any = None
         self._lock = threading.Lock()  # the prefetch thread and the caller never read at once, but be sure
 
@@ -318,26 +315,11 @@ class CompressedMember:
         if info.file_size < SHARE_MIN_BYTES:
             return None
         with zipfile.ZipFile(path) as archive, archive.open(info) as file:
-            version = np.lib.format.read_magic(file)
-            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-            shape, fortran_order, dtype = read(file)
+            shape, fortran_order, dtype = read_npy_header(file)
             offset = file.tell()
         if fortran_order or dtype.hasobject or not shape or 0 in shape:
             return None
         return cls(path, info.filename, offset, shape, dtype)
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return self[:] if dtype is None else self[:].astype(dtype)
-
-    def __getitem__(self, key: slice | np.ndarray) -> np.ndarray:
-        if isinstance(key, slice) and key.step in (None, 1):
-            start, stop, _ = key.indices(len(self))
-            return self._rows(start, max(start, stop))
-        positions = np.arange(len(self))[key]
-        return np.stack([self._rows(int(p), int(p) + 1)[0] for p in positions]) if len(positions) else self._rows(0, 0)
 
     def _rows(self, start: int, stop: int) -> np.ndarray:
         with self._lock:
@@ -356,9 +338,7 @@ def _mapped_member(path: Path, info: zipfile.ZipInfo) -> np.ndarray | None:
         header = file.read(_ZIP_LOCAL_HEADER)
         name_length, extra_length = struct.unpack("<HH", header[26:30])
         file.seek(info.header_offset + _ZIP_LOCAL_HEADER + name_length + extra_length)
-        version = np.lib.format.read_magic(file)
-        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        shape, fortran_order, dtype = read_header(file)
+        shape, fortran_order, dtype = read_npy_header(file)
         if dtype.hasobject:
             return None  # np.load refuses it with a clear message
         offset = file.tell()
