@@ -229,7 +229,6 @@ class Worker:
             log.close()
         self._conn = Connection(parent_socket.detach())
         self._keep_log = False
-        self._hung_up = 0.0  # when hang_up() closed the connection
         self._transfer = None if temp_dir is None else TransferFile(Path(temp_dir) / f"transfer-{self._process.pid}")
         _LIVE_WORKERS.add(self)
 
@@ -349,22 +348,15 @@ class Worker:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self._process.wait(timeout=5)
 
-    def hang_up(self) -> None:
-        """Close the connection: the worker sees EOF and starts to exit."""
-        if not self._conn.closed:
-            self._conn.close()
-            self._hung_up = time.monotonic()
-
     def close(self) -> None:
         """End the worker: the parent owns every file and no call is open, so nothing is lost by not waiting for
         TensorFlow's own teardown (about a second). Under --debug it gets a moment to print its last words."""
         if self not in _LIVE_WORKERS:
             return
         _LIVE_WORKERS.discard(self)
-        self.hang_up()
+        self._conn.close()
         try:
-            grace = _EXIT_GRACE_SECONDS if self.debug else 0.0  # only --debug shows what a worker prints last
-            self._process.wait(timeout=max(0.0, self._hung_up + grace - time.monotonic()))
+            self._process.wait(timeout=_EXIT_GRACE_SECONDS if self.debug else 0.0)  # --debug shows its last output
         except subprocess.TimeoutExpired:
             self.kill()
         if self._log_path and not self._keep_log:
@@ -437,10 +429,7 @@ class WorkerPool:
         return Worker(kind, threads=self.threads, debug=self.debug, timeout=self.timeout, temp_dir=self.temp_dir())
 
     def close(self) -> None:
-        workers = [*self._shared.values(), *self._dedicated, *self._spares.values()]
-        for worker in workers:  # all told to exit first: their grace periods (--debug) overlap instead of adding up
-            worker.hang_up()
-        for worker in workers:
+        for worker in [*self._shared.values(), *self._dedicated, *self._spares.values()]:
             worker.close()
         self._shared.clear()
         self._dedicated.clear()
