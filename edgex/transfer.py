@@ -145,7 +145,7 @@ class NpyWriter:
     """Writes an .npy file a batch of rows at a time, with plain file writes (a mapping would keep the pages)."""
 
     def __init__(self, path: str, dtype: np.dtype, shape: tuple[int, ...]) -> None:
-        self.path = path
+        self.path, self.shape = path, shape
         self._row_bytes = int(np.prod(shape[1:])) * dtype.itemsize
         header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape}
         with open(path, "wb") as file:

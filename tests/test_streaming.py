@@ -19,7 +19,7 @@ import pytest
 
 from edgex.data.inputs import InputSet
 from edgex.data.providers import DataSpec, check_up_front, open_stream
-from edgex.data.stream import DEFAULT_BATCH, CompressedMember
+from edgex.data.stream import DEFAULT_BATCH, CompressedMember, DataError
 from edgex.parity.compare import StreamComparison
 from edgex.parity.metrics import ERROR_BINS_PER_DECADE, ERROR_LOG10_HIGH, ERROR_LOG10_LOW, VALUE_SAMPLE_SIZE
 from edgex.parity.thresholds import Thresholds
@@ -275,3 +275,15 @@ def test_a_compressed_npz_streams_the_samples_np_load_gives(tmp_path: Path) -> N
             assert np.concatenate([b.labels for b in batches]).tolist() == expected.labels.tolist()
         assert stream.fingerprint() == expected.fingerprint()
     assert isinstance(open_stream(DataSpec(str(path)), signature, "validation").arrays["image"], CompressedMember)
+
+
+def test_spooling_refuses_samples_whose_shape_changes(tmp_path: Path) -> None:
+    """A generator whose later samples are longer (a dynamic axis) cannot fill one calibration file: one clear line."""
+    (tmp_path / "gen.py").write_text(
+        "import numpy as np\n"
+        "def samples():\n    for index in range(70):\n        yield np.zeros(5 if index < 64 else 6, np.float32)\n"
+    )
+    signature = ModelSignature(inputs=(TensorSpec("x", (None, None), "float32"),), outputs=())
+    stream = open_stream(DataSpec(f"{tmp_path / 'gen.py'}:samples"), signature, "calibration")
+    with pytest.raises(DataError, match="input 'x' has samples of shape 6 and 5"):
+        stream.spool(tmp_path / "spool")

@@ -146,26 +146,26 @@ class DataStream:
         return self.head(len(self))
 
     def spool(self, folder: Path, advance: Callable[[int], None] = lambda samples: None) -> InputSet:
-        """Every sample written a batch at a time into .npy files in `folder`, then memory-mapped: a calibration set
-        of any size costs one batch of memory here, and crosses to converter workers as file names (FileArrays)."""
+        """Every sample written a batch at a time into .npy files in `folder`: a calibration set of any size costs
+        one batch of memory here, and crosses to converter workers as file names read a few rows at a time
+        (FileArrays)."""
         folder.mkdir(parents=True, exist_ok=True)
         writers: dict[str, NpyWriter] = {}
-        paths: dict[str, str] = {}
-        shapes: dict[str, tuple[int, ...]] = {}
         for batch in self.batches():
             for name, array in batch.arrays.items():
-                if name not in writers:
-                    paths[name] = str(folder / f"{len(paths)}.npy")  # input names may hold '/' or ':'
-                    shapes[name] = array.shape[1:]
-                    writers[name] = NpyWriter(paths[name], array.dtype, (len(self), *array.shape[1:]))
-                if array.shape[1:] != shapes[name]:
+                if name not in writers:  # files by position: input names may hold '/' or ':'
+                    path = str(folder / f"{len(writers)}.npy")
+                    writers[name] = NpyWriter(path, array.dtype, (len(self), *array.shape[1:]))
+                wanted = writers[name].shape[1:]
+                if array.shape[1:] != wanted:
                     raise DataError(
                         f"{self._where()}: input '{name}' has samples of shape {'x'.join(map(str, array.shape[1:]))} "
-                        f"and {'x'.join(map(str, shapes[name]))}",
+                        f"and {'x'.join(map(str, wanted))}",
                         hint="give every sample of an input the same shape",
                     )
                 writers[name].write(batch.start, array)
             advance(len(next(iter(batch.arrays.values()))))
+        paths = {name: writer.path for name, writer in writers.items()}
         return InputSet(FileArrays(paths), origin=self.origin, labels=self.labels, notes=list(self.notes))
 
     def fingerprint(self) -> str:
