@@ -284,12 +284,9 @@ class ConstInputKind(Kind):
     def file(self, value: Any) -> tuple[str, str]:
         import json
 
-        if isinstance(value, list | tuple) and len(value) == 2:  # read from a flag already: the API checks it again
-            value = "=".join(map(str, value))
-        problem = f"{value!r} is not NAME=VALUE, e.g. sr=16000 (VALUE a number, true/false or a JSON array)"
-        if not isinstance(value, str):
-            raise ValueError(problem)
-        name, equals, text = (part.strip() for part in value.partition("="))
+        name, equals, text, problem = _split_pair(
+            value, "NAME=VALUE, e.g. sr=16000 (VALUE a number, true/false or a JSON array)"
+        )
         try:
             parsed = json.loads(text)
         except ValueError:
@@ -308,15 +305,24 @@ class StateKind(Kind):
         return {"type": "string", "pattern": r"^[^=]+=[^=]+$"}
 
     def file(self, value: Any) -> tuple[str, str]:
-        if isinstance(value, list | tuple) and len(value) == 2:  # read from a flag already: the API checks it again
-            value = "=".join(map(str, value))
-        problem = f"{value!r} is not IN=OUT, e.g. h=h_next (an input, and the output fed to it on the next call)"
-        if not isinstance(value, str):
-            raise ValueError(problem)
-        name, equals, output = (part.strip() for part in value.partition("="))
+        name, equals, output, problem = _split_pair(
+            value, "IN=OUT, e.g. h=h_next (an input, and the output fed to it on the next call)"
+        )
         if not name or not equals or not output or "=" in output:
             raise ValueError(problem)
         return name, output
+
+
+def _split_pair(value: Any, usage: str) -> tuple[str, str, str, str]:
+    """NAME, '=', REST (stripped) of a NAME=REST option, and the message to raise if they do not fit `usage`.
+    A (name, rest) pair is what an earlier check made of the flag: the API checks it again."""
+    if isinstance(value, list | tuple) and len(value) == 2:
+        value = "=".join(map(str, value))
+    problem = f"{value!r} is not {usage}"
+    if not isinstance(value, str):
+        raise ValueError(problem)
+    name, equals, rest = (part.strip() for part in value.partition("="))
+    return name, equals, rest, problem
 
 
 def _numeric(value: Any) -> bool:
