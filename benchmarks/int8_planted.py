@@ -8,7 +8,6 @@ Usage: `python benchmarks/int8_planted.py` (about 3 minutes on 2 cores).
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import tempfile
 from datetime import date
@@ -17,6 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.markdown import markdown_table, replace_section  # noqa: E402
 from benchmarks.models import planted  # noqa: E402
 from edgex import api  # noqa: E402
 from edgex.results import RowResult  # noqa: E402
@@ -93,20 +93,10 @@ def section(table: list[list[str]], debug_lines: list[str], runs: int) -> str:
         "",
         *(f"- {line}" for line in debug_lines),
         "",
-        "| " + " | ".join(headers) + " |",
-        "|" + "---|" * len(headers),
-        *("| " + " | ".join(row) + " |" for row in table),
+        *markdown_table(headers, table),
         END,
     ]
     return "\n".join(lines)
-
-
-def replace_section(results: Path, start: str, end: str, text: str) -> None:
-    """Put `text` (which begins with `start` and ends with `end`) in place of that section, or append it."""
-    current = results.read_text() if results.exists() else ""
-    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.DOTALL)
-    updated = pattern.sub(lambda _: text, current) if pattern.search(current) else current.rstrip() + "\n\n" + text
-    results.write_text(updated.rstrip() + "\n")
 
 
 def main() -> None:

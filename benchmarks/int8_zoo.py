@@ -15,7 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.int8_planted import _row_cells, replace_section  # noqa: E402
+from benchmarks.int8_planted import _row_cells  # noqa: E402
+from benchmarks.markdown import markdown_table, replace_section  # noqa: E402
 from benchmarks.zoo_fetch import cache_dir  # noqa: E402
 from benchmarks.zoo_models import MODELS  # noqa: E402
 from edgex import api  # noqa: E402
@@ -51,9 +52,7 @@ def section(table: list[list[str]], runs: int) -> str:
         f"validation sets (benchmarks/zoo_models.py); latency: {runs} runs, 1 thread, batch 1; `auto` with the "
         "default `--objective latency`. The mode column names the layers `auto` kept in float.",
         "",
-        "| " + " | ".join(headers) + " |",
-        "|" + "---|" * len(headers),
-        *("| " + " | ".join(row) + " |" for row in table),
+        *markdown_table(headers, table),
         END,
     ])
 

@@ -20,6 +20,9 @@ from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from benchmarks.markdown import markdown_table  # noqa: E402
+
 DEMO = ROOT / "edgex" / "demo" / "digits"
 MODES = ["none", "fp16", "dynamic", "int8", "int16x8"]
 TAGS = {"none": "fp32"}
@@ -376,8 +379,7 @@ the source framework's (Keras eager, torch eager, onnxruntime), 1 thread. `edgex
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+    return "\n".join(markdown_table(headers, rows))
 
 
 def _versus(ours: float, bare: float, digits: int) -> str:

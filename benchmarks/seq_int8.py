@@ -17,7 +17,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.int8_planted import replace_section  # noqa: E402
+from benchmarks.markdown import markdown_table, replace_section  # noqa: E402
 from edgex import api  # noqa: E402
 from edgex.results import RowResult  # noqa: E402
 from edgex.workers import Worker  # noqa: E402
@@ -96,9 +96,7 @@ def section(table: list[list[str]], accuracy: dict[str, float], runs: int) -> st
         "Linear layers; litert-torch's dynamic-range recipe for TFLite); `8da4w`: int4 weights in groups of 32. "
         f"`auto` with `--objective size`. Latency: {runs} runs, 1 thread, batch 1, on a shared 2-core host.",
         "",
-        "| " + " | ".join(headers) + " |",
-        "|" + "---|" * len(headers),
-        *("| " + " | ".join(row) + " |" for row in table),
+        *markdown_table(headers, table),
         END,
     ])
 

@@ -23,7 +23,7 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks.int8_planted import replace_section  # noqa: E402
+from benchmarks.markdown import markdown_table, replace_section  # noqa: E402
 
 START, END = "<!-- validate-scale:start -->", "<!-- validate-scale:end -->"
 POLL_SECONDS = 0.2
@@ -155,17 +155,17 @@ def section(rows: list[tuple[int, Measured, Measured]], load: str, repeat: int) 
         "time of the process tree, which the load changes little. edgex's wall gain comes from running the reference",
         "and the artifact on two cores at once: with the load average at or above the core count that core is taken.",
         "",
-        "| images | edgex wall | edgex peak RSS | edgex CPU | bare wall | bare peak RSS | bare CPU "
-        "| wall edgex/bare | RSS edgex/bare | CPU edgex/bare |",
-        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for count, edgex, bare in rows:
-        lines.append(
-            f"| {count} | {edgex.wall_s:.1f} s | {edgex.peak_rss_mb:.0f} MB | {edgex.cpu_s:.1f} s | "
-            f"{bare.wall_s:.1f} s | {bare.peak_rss_mb:.0f} MB | {bare.cpu_s:.1f} s | "
-            f"{edgex.wall_s / bare.wall_s:.2f}x | {edgex.peak_rss_mb / bare.peak_rss_mb:.2f}x | "
-            f"{edgex.cpu_s / bare.cpu_s:.2f}x |"
-        )
+    headers = ["images", "edgex wall", "edgex peak RSS", "edgex CPU", "bare wall", "bare peak RSS", "bare CPU",
+               "wall edgex/bare", "RSS edgex/bare", "CPU edgex/bare"]  # fmt: skip
+    cells = [
+        [str(count), f"{edgex.wall_s:.1f} s", f"{edgex.peak_rss_mb:.0f} MB", f"{edgex.cpu_s:.1f} s",
+         f"{bare.wall_s:.1f} s", f"{bare.peak_rss_mb:.0f} MB", f"{bare.cpu_s:.1f} s",
+         f"{edgex.wall_s / bare.wall_s:.2f}x", f"{edgex.peak_rss_mb / bare.peak_rss_mb:.2f}x",
+         f"{edgex.cpu_s / bare.cpu_s:.2f}x"]
+        for count, edgex, bare in rows
+    ]  # fmt: skip
+    lines += markdown_table(headers, cells)
     first, last = rows[0][1], rows[-1][1]
     lines += [
         "",
@@ -200,10 +200,11 @@ def calibration_section(work: Path, keras_path: Path, sizes: list[int]) -> str:
         "converter as file names, read there a few rows at a time; before (whole set decoded in the CLI, then",
         "pickled to the converter worker) peak RSS grew with the set.",
         "",
-        "| calibration images | wall | peak RSS (process tree) | CPU |",
-        "|---|---|---|---|",
     ]
-    lines += [f"| {count} | {m.wall_s:.0f} s | {m.peak_rss_mb:.0f} MB | {m.cpu_s:.0f} s |" for count, m in rows]
+    headers = ["calibration images", "wall", "peak RSS (process tree)", "CPU"]
+    lines += markdown_table(
+        headers, [[str(count), f"{m.wall_s:.0f} s", f"{m.peak_rss_mb:.0f} MB", f"{m.cpu_s:.0f} s"] for count, m in rows]
+    )
     first, last = rows[0][1], rows[-1][1]
     lines += [
         "",

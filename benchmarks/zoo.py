@@ -21,7 +21,7 @@ from pathlib import Path
 # Run as a script (`python benchmarks/zoo.py`): the repository root must be importable for `benchmarks.*`.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.int8_planted import replace_section
+from benchmarks.markdown import replace_section
 from benchmarks.zoo_fetch import cache_dir, restore
 from benchmarks.zoo_models import MODELS, ZooModel
 
