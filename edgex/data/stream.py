@@ -12,6 +12,7 @@ import queue
 import struct
 import threading
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -322,11 +323,21 @@ class CompressedMember(LazyRows):
         return cls(path, info.filename, offset, shape, dtype)
 
     def _rows(self, start: int, stop: int) -> np.ndarray:
+        wanted = (stop - start) * self._row_bytes
         with self._lock:
-            if self._file is None:
-                self._file = zipfile.ZipFile(self.path).open(self.member)  # noqa: SIM115 - open while the set is in use
-            self._file.seek(self.data_offset + start * self._row_bytes)
-            data = self._file.read((stop - start) * self._row_bytes)
+            try:
+                if self._file is None:
+                    self._file = zipfile.ZipFile(self.path).open(self.member)  # noqa: SIM115 - open while in use
+                self._file.seek(self.data_offset + start * self._row_bytes)
+                data = self._file.read(wanted)
+                if len(data) != wanted:
+                    raise EOFError(f"{len(data)} of {wanted} bytes")
+            except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:  # found only once a pass reaches it
+                self._file = None
+                raise UsageError(
+                    f"{self.path}: array '{self.member.removesuffix('.npy')}' is damaged ({exc})",
+                    hint="save the data again (np.savez_compressed)",
+                ) from None
         return np.frombuffer(data, dtype=self.dtype).reshape((stop - start, *self.shape[1:]))
 
 
